@@ -97,7 +97,7 @@ def test_normalize_matches_opencv_and_inverts_projection(model, seed):
 def test_torch_projection_is_batched_and_differentiable():
     rng = np.random.default_rng(7)
     camera = random_camera(rng, "rational_polynomial")
-    points = torch.tensor(points_in_view(rng, camera, 200)[:24].reshape(2, 3, 4, 3), requires_grad=True)
+    points = torch.tensor(points_in_view(rng, camera, 4000)[:24].reshape(2, 3, 4, 3), requires_grad=True)
     px = camera.project(points)
     assert px.shape == (2, 3, 4, 2)
     assert np.allclose(px.detach().numpy(), camera.project(points.detach().numpy()), atol=1e-9)
