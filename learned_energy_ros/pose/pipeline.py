@@ -1,0 +1,239 @@
+"""One frame of 2D keypoints + camera -> tracked, smoothed, filtered 3D skeletons (ROS-free).
+
+The ``pose_lifter`` node and ``process-bag`` both call ``PosePipeline.process``;
+they only translate messages. Temporal smoothing is the IGE way: each track's
+previous 3D skeleton warm-starts the unrolled optimizer and enters the
+temporal energy term (``LiftResult`` energies then include it).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field, fields, replace
+
+import numpy as np
+
+from learned_energy_ros.core.camera import Camera
+from learned_energy_ros.core.skeleton import SkeletonError, get_skeleton, joint_mapping
+from learned_energy_ros.pose.tracking import Tracker, TrackerConfig
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["PipelineConfig", "KeypointFrame", "FrameResult", "FrameSkipped", "PosePipeline"]
+
+
+class FrameSkipped(ValueError):
+    """A frame that cannot be processed; ``reason`` is a short key counted in diagnostics."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Per-frame behaviour; every field is a node parameter of the same name.
+
+    Attributes:
+        input_skeleton: layout of the incoming keypoints (the ``joint`` indices).
+        min_score: scores at or below this mean "missing joint".
+        max_energy: skeletons whose final energy exceeds this are not published (inf: keep all).
+        temporal_weight: weight of the temporal energy; 0 disables smoothing (no warm start either).
+        num_steps: unrolled optimizer steps (0: the checkpoint's own number).
+        track_timeout: seconds after which an unseen track dies.
+        association_gate: max mean 2D joint distance (in person sizes) to continue a track.
+        min_joints: persons with fewer visible joints are not lifted (too little evidence).
+    """
+
+    input_skeleton: str = "coco17"
+    min_score: float = 0.2
+    max_energy: float = math.inf
+    temporal_weight: float = 1.0
+    num_steps: int = 0
+    track_timeout: float = 1.0
+    association_gate: float = 0.5
+    min_joints: int = 6
+
+    def __post_init__(self) -> None:
+        get_skeleton(self.input_skeleton)  # raises SkeletonError for an unknown layout
+        checks = {
+            "min_score": 0.0 <= self.min_score < 1.0, "max_energy": self.max_energy > 0,
+            "temporal_weight": 0.0 <= self.temporal_weight < math.inf, "num_steps": 0 <= self.num_steps <= 1000,
+            "track_timeout": 0 < self.track_timeout < math.inf, "association_gate": 0 < self.association_gate,
+            "min_joints": 1 <= self.min_joints,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise ValueError(f"invalid value for {', '.join(f'{b}={getattr(self, b)!r}' for b in bad)}")
+
+
+@dataclass
+class KeypointFrame:
+    """One synchronized input: detections of every person in one image.
+
+    Attributes:
+        stamp: capture time in seconds.
+        camera: the camera of this frame.
+        keypoints: (N, J, 2) raw pixels in the ``input_skeleton`` layout.
+        scores: (N, J) confidences.
+        person_ids: (N,) detector person ids.
+    """
+
+    stamp: float
+    camera: Camera
+    keypoints: np.ndarray
+    scores: np.ndarray
+    person_ids: np.ndarray
+
+
+@dataclass
+class FrameResult:
+    """Published skeletons of one frame (only those at or below ``max_energy``).
+
+    Attributes:
+        track_ids: (M,) track ids.
+        joints: (M, K, 3) meters, optical frame, in ``skeleton`` layout.
+        energy: (M,) final energy (plausibility; lower is better).
+        confidence: (M, K) per-joint confidence (input score; joints the input lacks get the person's mean).
+        keypoints, scores: (M, J, 2), (M, J) the 2D input of the published persons.
+        vanished: ids of tracks that died at this frame.
+        rejected: ids of tracks whose skeleton exceeded ``max_energy``.
+        camera_changed: True when this frame's calibration differs from the previous frame's.
+    """
+
+    stamp: float
+    camera: Camera
+    skeleton: object
+    track_ids: np.ndarray
+    joints: np.ndarray
+    energy: np.ndarray
+    confidence: np.ndarray
+    keypoints: np.ndarray
+    scores: np.ndarray
+    vanished: list = field(default_factory=list)
+    rejected: list = field(default_factory=list)
+    too_few_joints: int = 0
+    camera_changed: bool = False
+
+
+class PosePipeline:
+    """Validate, track, lift with temporal smoothing, and filter by energy.
+
+    Args:
+        lifter: object with ``lift(...) -> LiftResult`` (``learned_energy_ros.pose.lifter``).
+        config: ``PipelineConfig``.
+    """
+
+    def __init__(self, lifter, config: PipelineConfig | None = None):
+        self.lifter = lifter
+        self.config = config or PipelineConfig()
+        self.tracker = Tracker(self._tracker_config(self.config))
+        self.camera: Camera | None = None
+        self.last_stamp: float | None = None
+
+    @staticmethod
+    def _tracker_config(config: PipelineConfig) -> TrackerConfig:
+        return TrackerConfig(timeout_s=config.track_timeout, gate=config.association_gate)
+
+    def reconfigure(self, **changes) -> PipelineConfig:
+        """Validate and apply new settings from the next frame on.
+
+        Raises:
+            ValueError: (or SkeletonError) with the reason, leaving the old config in place.
+        """
+        unknown = set(changes) - {f.name for f in fields(PipelineConfig)}
+        if unknown:
+            raise ValueError(f"unknown setting(s) {sorted(unknown)}")
+        new = replace(self.config, **changes)  # validates in __post_init__
+        self.config = new
+        self.tracker.config = self._tracker_config(new)
+        return new
+
+    def reset(self) -> list[int]:
+        """Drop tracks and stamp history (e.g. on deactivate); return the dropped track ids."""
+        self.last_stamp, self.camera = None, None
+        return self.tracker.reset()
+
+    def _validate(self, frame: KeypointFrame) -> tuple[np.ndarray, np.ndarray]:
+        cfg = self.config
+        if not math.isfinite(frame.stamp):
+            raise FrameSkipped("bad_stamp", f"stamp {frame.stamp}")
+        if self.last_stamp is not None and frame.stamp <= self.last_stamp:
+            raise FrameSkipped("out_of_order", f"stamp {frame.stamp:.6f} <= last processed {self.last_stamp:.6f}")
+        keypoints = np.asarray(frame.keypoints, dtype=np.float64)  # (N, J, 2)
+        scores = np.asarray(frame.scores, dtype=np.float64)  # (N, J)
+        J = len(get_skeleton(cfg.input_skeleton))
+        if keypoints.ndim != 3 or keypoints.shape[1:] != (J, 2) or scores.shape != keypoints.shape[:2]:
+            raise FrameSkipped("skeleton_mismatch", f"expected ({J} joints of {cfg.input_skeleton}), got "
+                               f"keypoints {keypoints.shape} scores {scores.shape}")
+        visible = scores > cfg.min_score
+        if not np.all(np.isfinite(scores)) or not np.all(np.isfinite(keypoints[visible])):
+            raise FrameSkipped("invalid_keypoints", "NaN or inf in keypoints or scores")
+        if np.asarray(frame.person_ids).shape != (keypoints.shape[0],):
+            raise FrameSkipped("invalid_keypoints", "person_ids do not match the number of persons")
+        return keypoints, np.where(visible, scores, 0.0)
+
+    def _note_camera(self, camera: Camera) -> bool:
+        changed = self.camera is not None and not self.camera.same_calibration(camera)
+        if changed:
+            logger.info("camera calibration changed: %r -> %r (used from this frame on)", self.camera, camera)
+        self.camera = camera
+        return changed
+
+    def process(self, frame: KeypointFrame) -> FrameResult:
+        """Lift one frame; raise ``FrameSkipped`` for an unusable one.
+
+        Frames rejected by validation leave the state unchanged; a frame that fails
+        in the lifter still advances the stamp and the tracks (its 2D was valid).
+        """
+        keypoints, scores = self._validate(frame)
+        cfg = self.config
+        enough = (scores > 0).sum(axis=1) >= cfg.min_joints  # (N,)
+        keypoints, scores = keypoints[enough], scores[enough]
+        ids = np.asarray(frame.person_ids, dtype=np.int64)[enough]
+        normalized = frame.camera.normalize(keypoints) if len(keypoints) else keypoints  # (N, J, 2)
+        if not np.all(np.isfinite(normalized[scores > 0])):
+            raise FrameSkipped("invalid_keypoints", "keypoints cannot be undistorted by this camera")
+        changed = self._note_camera(frame.camera)
+        self.last_stamp = frame.stamp
+        track_ids, vanished = self.tracker.update(frame.stamp, normalized, scores > 0, ids)
+        skeleton_out = get_skeleton(getattr(self.lifter, "output_skeleton", "h36m17"))
+        result = FrameResult(
+            frame.stamp, frame.camera, skeleton_out, track_ids[:0], np.zeros((0, len(skeleton_out), 3)), np.zeros(0),
+            np.zeros((0, len(skeleton_out))), keypoints[:0], scores[:0], vanished, [], int((~enough).sum()), changed,
+        )
+        if len(keypoints) == 0:
+            return result
+        return self._lift(result, keypoints, scores, track_ids)
+
+    def _lift(self, result: FrameResult, keypoints, scores, track_ids) -> FrameResult:
+        cfg = self.config
+        previous = None
+        if cfg.temporal_weight > 0:
+            previous = self.tracker.previous(track_ids, len(result.skeleton))  # (N, K, 3), NaN rows = no history
+            if np.all(np.isnan(previous)):
+                previous = None
+        try:
+            lifted = self.lifter.lift(
+                keypoints.astype(np.float32), scores.astype(np.float32), result.camera,
+                input_skeleton=cfg.input_skeleton, previous=previous, steps=cfg.num_steps or None,
+                temporal_weight=cfg.temporal_weight if previous is not None else None,
+            )
+        except (ValueError, SkeletonError) as err:  # LiftError is a ValueError
+            raise FrameSkipped("lift_error", str(err)) from None
+        joints = np.asarray(lifted.joints, dtype=np.float64)  # (N, K, 3)
+        energy = np.asarray(lifted.energy, dtype=np.float64).reshape(-1)  # (N,)
+        ok = np.isfinite(energy) & (energy <= cfg.max_energy) & np.all(np.isfinite(joints), axis=(1, 2))
+        self.tracker.set_joints(track_ids[ok], joints[ok])
+        result.skeleton = lifted.skeleton
+        result.rejected = [int(t) for t in track_ids[~ok]]
+        result.track_ids, result.joints, result.energy = track_ids[ok], joints[ok], energy[ok]
+        result.keypoints, result.scores = keypoints[ok], scores[ok]
+        result.confidence = self._confidence(scores[ok], lifted.skeleton)
+        return result
+
+    def _confidence(self, scores: np.ndarray, skeleton) -> np.ndarray:
+        mapping = joint_mapping(self.config.input_skeleton, skeleton)  # (K,)
+        mean = np.array([s[s > 0].mean() if np.any(s > 0) else 0.0 for s in scores])  # (M,)
+        mapped = scores[:, np.maximum(mapping, 0)]  # (M, K)
+        return np.where(mapping[None] >= 0, mapped, mean[:, None])

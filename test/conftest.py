@@ -1,0 +1,20 @@
+"""Shared test setup: isolate ROS 2 traffic of this test session.
+
+Set before anything imports rclpy, and inherited by subprocesses: discovery is
+limited to localhost and the domain id is private to this pytest process, so
+parallel sessions (other helpers, CI jobs) never see each other's topics.
+"""
+import os
+
+import pytest
+
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+os.environ.setdefault("ROS_LOCALHOST_ONLY", "1")  # spelling of older distros
+# 1..101: valid on every OS, avoiding 0 (the default everybody else uses)
+os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 101)
+
+
+@pytest.fixture(scope="session")
+def ros_domain_id() -> int:
+    """The private ROS_DOMAIN_ID of this test session."""
+    return int(os.environ["ROS_DOMAIN_ID"])
