@@ -1,0 +1,109 @@
+"""IGE voxel model: encoder once, initial logits, unrolled gradient descent on a learned energy."""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from learned_energy_ros.vox.encoder import Encoder
+from learned_energy_ros.vox.energy import ConcatEnergy
+
+__all__ = ["IGEConfig", "IGEVoxelModel", "bce_loss", "soft_iou_loss", "LOSSES", "image_to_tensor"]
+
+
+@dataclass
+class IGEConfig:
+    """Architecture of the IGE voxel model (stored in checkpoints as ``model_args``)."""
+
+    resolution: int = 32  # R: output grid R^3; one code path for 32/64/128
+    image_size: int = 64  # S: canonical input size; features at S/2, S/4, S/8
+    width_mult: float = 1.0  # MobileNetV2 width multiplier
+    features: int = 32  # channels of every U-Net feature scale
+    energy_hidden: int = 32  # hidden channels of each per-scale energy CNN
+    steps: int = 4  # unrolled descent steps in training (and the default at inference)
+    init: str = "decoder"  # initial estimate: "decoder" (light 2D head with R depth channels) or "zeros"
+    step_size: float = 1.0  # initial value of the learned per-step size
+
+
+def image_to_tensor(images) -> torch.Tensor:
+    """Map uint8 RGB images (B, S, S, 3) (numpy or torch) to float (B, 3, S, S) in [-1, 1]."""
+    t = torch.as_tensor(images)
+    assert t.ndim == 4 and t.shape[-1] == 3, f"expected (B, S, S, 3) images, got {tuple(t.shape)}"
+    return t.permute(0, 3, 1, 2).float() / 127.5 - 1.0
+
+
+class IGEVoxelModel(nn.Module):
+    """Image -> voxel logits by descent on ``E(sigmoid(logits), features)``.
+
+    ``forward`` returns every iterate (initial estimate first), so the loss can weight them all.
+    """
+
+    def __init__(self, cfg: IGEConfig):
+        super().__init__()
+        if cfg.init not in ("decoder", "zeros"):
+            raise ValueError(f"init must be 'decoder' or 'zeros', got {cfg.init!r}")
+        self.cfg = cfg
+        self.encoder = Encoder(cfg.width_mult, cfg.features)
+        self.energy = ConcatEnergy(cfg.resolution, cfg.features, 3, cfg.energy_hidden)
+        # initial estimate as an image of R depth channels from the finest features (no 3D convs)
+        self.init_head = nn.Conv2d(cfg.features, cfg.resolution, 3, padding=1) if cfg.init == "decoder" else None
+        self.log_step = nn.Parameter(torch.full((cfg.steps,), math.log(cfg.step_size)))
+
+    def initial(self, features: list[torch.Tensor]) -> torch.Tensor:
+        """Return initial logits (B, R, R, R) indexed [b, i, j, k]."""
+        B, R = features[0].shape[0], self.cfg.resolution
+        if self.init_head is None:
+            return features[0].new_zeros(B, R, R, R)
+        img = F.interpolate(self.init_head(features[0]), size=(R, R), mode="bilinear", align_corners=False)
+        return img.permute(0, 3, 2, 1)  # (B, R_k, R_j, R_i) -> (B, i, j, k)
+
+    def step_size(self, t: int) -> torch.Tensor:
+        """Learned size of step ``t``; steps beyond the trained ones reuse the last size."""
+        return self.log_step[min(t, self.cfg.steps - 1)].exp()
+
+    def descend(self, logits: torch.Tensor, features: list[torch.Tensor], steps: int,
+                create_graph: bool) -> list[torch.Tensor]:
+        """Run ``steps`` gradient steps on the logits; return all iterates including the start."""
+        iterates = [logits]
+        for t in range(steps):
+            with torch.enable_grad():
+                x = logits if logits.requires_grad else logits.detach().requires_grad_(True)
+                energy = self.energy(torch.sigmoid(x), features).sum()  # samples are independent
+                (grad,) = torch.autograd.grad(energy, x, create_graph=create_graph)
+            logits = x - self.step_size(t) * grad
+            if not create_graph:
+                logits = logits.detach()
+            iterates.append(logits)
+        return iterates
+
+    def forward(self, images: torch.Tensor, steps: int | None = None) -> list[torch.Tensor]:
+        """Return logits iterates [(B, R, R, R)] x (steps + 1) for images (B, 3, S, S)."""
+        assert images.ndim == 4 and images.shape[1] == 3, f"expected (B, 3, S, S), got {tuple(images.shape)}"
+        features = self.encoder(images)
+        steps = self.cfg.steps if steps is None else steps
+        return self.descend(self.initial(features), features, steps, create_graph=self.training)
+
+
+def bce_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean voxel binary cross-entropy of logits (B, R, R, R) against {0, 1} targets."""
+    return F.binary_cross_entropy_with_logits(logits, target.float())
+
+
+def soft_iou_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 - soft IoU per sample, averaged: IoU with probabilities in place of hard occupancy."""
+    p = torch.sigmoid(logits).flatten(1)
+    t = target.float().flatten(1)
+    inter = (p * t).sum(1)
+    union = (p + t - p * t).sum(1)
+    return (1.0 - inter / union.clamp_min(1e-6)).mean()
+
+
+LOSSES = {"bce": bce_loss, "soft-iou": soft_iou_loss}
+
+
+def config_dict(cfg) -> dict:
+    """Return a dataclass config as plain python (tuples become lists), safe for weights_only checkpoints."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
