@@ -14,8 +14,9 @@ import numpy as np
 
 from learned_energy_ros.core.camera import Camera
 from learned_energy_ros.core.skeleton import TRAINING_SKELETON, get_skeleton, remap_joints
+from learned_energy_ros.core.virtual_camera import DetectorNoise, observe
 
-__all__ = ["SceneError", "NoiseConfig", "DemoScene", "demo_cameras", "look_at", "build_scene"]
+__all__ = ["SceneError", "demo_noise", "DemoScene", "demo_cameras", "look_at", "build_scene"]
 
 log = logging.getLogger(__name__)
 
@@ -24,15 +25,9 @@ class SceneError(ValueError):
     """Raised for an unusable scene request (too few frames, bad motion array)."""
 
 
-@dataclass(frozen=True)
-class NoiseConfig:
-    """Detector-like corruption of the projected keypoints."""
-
-    pixel_sigma: float = 2.0  # px; typical 2D detector error at this person size
-    miss_prob: float = 0.06  # chance a joint is not reported at all
-    low_score_prob: float = 0.05  # chance a joint is reported with a low score and a larger error
-    low_score_sigma: float = 8.0  # px error of those unreliable joints
-    margin: float = 2.0  # px; joints closer than this to the border are missed
+def demo_noise() -> DetectorNoise:
+    """Detector corruption of the demo: 2 px noise, a few confident outliers, missed joints."""
+    return DetectorNoise(sigma_px=2.0, outlier_prob=0.02, dropout_prob=0.06, limb_dropout_prob=0.03)
 
 
 def demo_cameras(frame_id: str = "demo_camera_optical_frame") -> tuple[Camera, Camera]:
@@ -130,25 +125,8 @@ def _mount(joints_world: np.ndarray, distance: float, height: float):
     return look_at(eye, [center[0], center[1], 0.9])
 
 
-def _observe(cam: Camera, joints_cam27: np.ndarray, layout: str, noise: NoiseConfig, rng) -> tuple:
-    """Project one frame and corrupt it like a detector. Returns keypoints (J, 2), scores (J,)."""
-    px = cam.project(joints_cam27)  # (27, 2)
-    ones = np.ones(px.shape[0])
-    kp, valid = remap_joints(px, ones, "mocap27", layout)  # (J, 2), (J,)
-    J = kp.shape[0]
-    low = rng.random(J) < noise.low_score_prob
-    sigma = np.where(low, noise.low_score_sigma, noise.pixel_sigma)
-    kp = kp + rng.normal(size=(J, 2)) * sigma[:, None]
-    scores = np.where(low, rng.uniform(0.15, 0.4, J), rng.uniform(0.6, 0.98, J)) * valid
-    depth = remap_joints(joints_cam27[:, 2:], ones, "mocap27", layout)[0][:, 0]
-    missed = (rng.random(J) < noise.miss_prob) | ~cam.in_image(kp, noise.margin) | (depth <= 0.05)
-    scores[missed] = 0.0
-    kp[missed] = 0.0
-    return kp, scores
-
-
 def build_scene(joints_world: np.ndarray, fps: float = 30.0, seed: int = 0, input_skeleton: str = "coco17",
-                noise: NoiseConfig | None = None, swap_at: float = 0.5, cameras=None,
+                noise: DetectorNoise | None = None, swap_at: float = 0.5, cameras=None,
                 distance: float = 4.5, height: float = 1.6, segments=()) -> DemoScene:
     """Script the scene around a motion clip.
 
@@ -157,7 +135,7 @@ def build_scene(joints_world: np.ndarray, fps: float = 30.0, seed: int = 0, inpu
         fps: frame rate of the clip.
         seed: seeds the detector noise.
         input_skeleton: layout of the published 2D keypoints.
-        noise: detector corruption (default ``NoiseConfig()``).
+        noise: detector corruption (default ``demo_noise()``).
         swap_at: clip fraction at which the lens changes (camera swap).
         cameras: the two lenses (default ``demo_cameras()``).
         distance, height: minimum camera distance and height of the mount (m).
@@ -172,16 +150,21 @@ def build_scene(joints_world: np.ndarray, fps: float = 30.0, seed: int = 0, inpu
     if T < 2 or not np.all(np.isfinite(joints_world)):
         raise SceneError("the motion needs at least 2 finite frames")
     cameras = tuple(cameras or demo_cameras())
-    noise = noise or NoiseConfig()
+    noise = noise or demo_noise()
     rng = np.random.default_rng(seed)
     R, t = _mount(joints_world, distance, height)
     cam27 = joints_world @ R.T + t  # (T, 27, 3)
     swap_frame = int(np.clip(round(swap_at * T), 1, T - 1))
     camera_index = (np.arange(T) >= swap_frame).astype(np.int64)
-    obs = [_observe(cameras[camera_index[i]], cam27[i], input_skeleton, noise, rng) for i in range(T)]
-    keypoints = np.stack([o[0] for o in obs])  # (T, J, 2)
-    scores = np.stack([o[1] for o in obs])  # (T, J)
-    joints_cam = remap_joints(cam27, np.ones(cam27.shape[:2]), "mocap27", TRAINING_SKELETON)[0]  # (T, 17, 3)
+    ones = np.ones(cam27.shape[:2])
+    joints_in = remap_joints(cam27, ones, "mocap27", input_skeleton)[0]  # (T, J, 3)
+    keypoints = np.zeros(joints_in.shape[:2] + (2,))  # (T, J, 2)
+    scores = np.zeros(joints_in.shape[:2])  # (T, J)
+    for index, cam in enumerate(cameras):
+        on = camera_index == index
+        if on.any():
+            keypoints[on], scores[on], _ = observe(joints_in[on], cam, noise, rng, input_skeleton)
+    joints_cam = remap_joints(cam27, ones, "mocap27", TRAINING_SKELETON)[0]  # (T, 17, 3)
     log.debug("scene: %d frames, swap at %d, %.0f%% joints detected", T, swap_frame, 100 * np.mean(scores > 0))
     return DemoScene(joints_world, joints_cam, keypoints, scores, cameras, camera_index, R, t, float(fps),
                      swap_frame, input_skeleton, "mocap27", tuple(segments))
