@@ -1,0 +1,46 @@
+"""Parameters of the pose_lifter node: one table, read by the node, the YAML test and the docs.
+
+Every entry is ``name: (default, description, applies)`` where ``applies`` says
+when a change takes effect: ``frame`` (next frame), ``sync`` (synchronizer,
+next message) or ``configure`` (only while unconfigured; refused otherwise).
+"""
+from __future__ import annotations
+
+POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
+    "device": ("auto", "Torch device for the lifter: auto (CUDA when available, else CPU), cpu, cuda or cuda:N.", "configure"),
+    "checkpoint": ("default", "Lifter checkpoint: 'default' (shipped with the package) or a path to a .pt file.", "configure"),
+    "input_skeleton": ("coco17", "Layout of the incoming keypoints (joint indices): coco17, coco18, body25, mediapipe33, h36m17, ...", "frame"),
+    "min_score": (0.2, "Keypoints with score at or below this are treated as missing.", "frame"),
+    "min_joints": (6, "Persons with fewer visible keypoints are not lifted.", "frame"),
+    "num_steps": (0, "Unrolled gradient-descent steps per frame (0: the checkpoint's default).", "frame"),
+    "temporal_weight": (1.0, "Weight of the temporal energy and warm start from each track's previous 3D (0 disables smoothing).", "frame"),
+    "max_energy": (0.0, "Skeletons whose final energy exceeds this are not published (0: no filter).", "frame"),
+    "track_timeout": (1.0, "Seconds after which an unseen track dies and its markers are deleted.", "frame"),
+    "association_gate": (0.5, "Largest mean 2D joint distance, in person sizes, that continues a track.", "frame"),
+    "sync_slop": (0.02, "Approximate-time synchronization slop between camera_info, keypoints and image (s).", "sync"),
+    "sync_queue": (10, "Approximate-time synchronizer queue size per input.", "sync"),
+    "publish_overlay": (True, "Subscribe to the image and publish ~/overlay with the reprojected 3D skeletons.", "frame"),
+    "marker_lifetime": (0.5, "Lifetime of the skeleton markers (s), so they vanish if the node stops.", "frame"),
+    "sensor_qos": ("sensor_data", "QoS of camera_info and keypoints: sensor_data, reliable or best_effort.", "configure"),
+    "image_qos": ("reliable", "QoS of image and ~/overlay (reliable: best-effort large images are lost across processes with FastDDS).", "configure"),
+    "qos_depth": (5, "History depth of the subscriptions and publishers.", "configure"),
+    "diagnostics_period": (1.0, "Seconds between /diagnostics messages.", "configure"),
+    "warn_period": (5.0, "Minimum seconds between two warnings with the same reason.", "frame"),
+    "use_message_filters": (True, "Use message_filters for synchronization when importable (else the internal synchronizer).", "configure"),
+    "autostart": (True, "When started by its own executable, configure and activate at once.", "configure"),
+}
+
+#: Parameter names that map 1:1 onto ``PipelineConfig`` fields.
+PIPELINE_KEYS = ("input_skeleton", "min_score", "min_joints", "num_steps", "temporal_weight", "max_energy",
+                 "track_timeout", "association_gate")
+
+
+def pipeline_settings(values: dict) -> dict:
+    """Translate parameter values to ``PipelineConfig`` keyword arguments (0 max_energy = no filter)."""
+    out = {k: values[k] for k in PIPELINE_KEYS if k in values}
+    if "max_energy" in out:
+        out["max_energy"] = float("inf") if out["max_energy"] <= 0 else float(out["max_energy"])
+    for key in ("min_score", "temporal_weight", "track_timeout", "association_gate"):
+        if key in out:
+            out[key] = float(out[key])
+    return out

@@ -1,0 +1,72 @@
+"""Translate pose_lifter messages to a ``KeypointFrame`` and a ``FrameResult`` back to messages.
+
+Shared by the node and ``process-bag`` so both publish byte-identical outputs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from std_msgs.msg import Header
+
+from learned_energy_ros.core.skeleton import get_skeleton
+from learned_energy_ros.pose.pipeline import FrameResult, FrameSkipped, KeypointFrame
+from learned_energy_ros.ros.clouds import cloud_to_keypoints, joints_to_cloud
+from learned_energy_ros.ros.conversions import camera_info_to_camera, stamp_to_sec
+from learned_energy_ros.ros.errors import ConversionError
+from learned_energy_ros.ros.images import image_to_rgb, rgb_to_image
+from learned_energy_ros.ros.markers import delete_markers, skeletons_to_markers
+from learned_energy_ros.ros.overlay import draw_overlay
+
+__all__ = ["messages_to_frame", "PoseOutputs", "result_to_messages", "overlay_message"]
+
+
+def messages_to_frame(info, cloud, input_skeleton: str) -> KeypointFrame:
+    """Build a ``KeypointFrame`` from a synchronized CameraInfo + keypoint cloud.
+
+    Raises:
+        FrameSkipped: ``invalid_camera``, ``skeleton_mismatch`` (joint index beyond the
+            layout) or ``bad_keypoints`` (malformed cloud).
+    """
+    try:
+        camera = camera_info_to_camera(info)
+    except ConversionError as err:
+        raise FrameSkipped("invalid_camera", str(err)) from None
+    num_joints = len(get_skeleton(input_skeleton))
+    try:
+        keypoints, scores, ids = cloud_to_keypoints(cloud, num_joints)
+    except ConversionError as err:
+        reason = "skeleton_mismatch" if "out of range" in str(err) else "bad_keypoints"
+        raise FrameSkipped(reason, f"{err} (input_skeleton={input_skeleton})") from None
+    return KeypointFrame(stamp_to_sec(cloud.header.stamp), camera, keypoints, scores, ids)
+
+
+@dataclass
+class PoseOutputs:
+    """Messages of one processed frame (overlay only when an image was given)."""
+
+    markers: object
+    joints: object
+    overlay: object | None = None
+
+
+def result_to_messages(result: FrameResult, header, marker_lifetime: float = 0.5) -> PoseOutputs:
+    """Translate a ``FrameResult`` to the ``~/skeletons`` and ``~/joints`` messages (frame from ``header``)."""
+    markers = skeletons_to_markers(header, result.joints, result.track_ids, result.skeleton, result.energy,
+                                   lifetime_s=marker_lifetime, vanished_ids=result.vanished)
+    # rejected skeletons must not linger from the previous frame either
+    markers.markers += delete_markers(header, result.rejected).markers
+    joints = joints_to_cloud(header, result.joints, result.track_ids, result.confidence, result.energy)
+    return PoseOutputs(markers, joints)
+
+
+def overlay_message(result: FrameResult, image_msg, input_skeleton: str):
+    """Draw the result over the image message; return an Image with the image's header and encoding.
+
+    Raises:
+        ConversionError: unsupported image encoding or malformed image.
+    """
+    rgb = image_to_rgb(image_msg)
+    drawn = draw_overlay(rgb, result.camera, result.keypoints, result.scores, result.joints, result.track_ids,
+                         input_skeleton, result.skeleton, result.energy)
+    encoding = image_msg.encoding if image_msg.encoding in ("rgb8", "bgr8", "rgba8", "bgra8") else "bgr8"
+    return rgb_to_image(drawn, Header(stamp=image_msg.header.stamp, frame_id=image_msg.header.frame_id), encoding)

@@ -1,0 +1,232 @@
+"""Lifecycle node ``pose_lifter``: keypoint cloud + CameraInfo (+ image) -> 3D skeletons.
+
+Callbacks only translate messages (``pose_io``) around one ``PosePipeline.process``
+call. The lifter is loaded in ``on_configure``; publishers, subscriptions and
+the synchronizer live from ``on_activate`` to ``on_deactivate``.
+"""
+from __future__ import annotations
+
+import time
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rclpy.executors import ExternalShutdownException
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from visualization_msgs.msg import MarkerArray
+
+from learned_energy_ros.pose.pipeline import FrameSkipped, PipelineConfig, PosePipeline
+from learned_energy_ros.ros.diagnostics import FrameStats, to_diagnostic_array
+from learned_energy_ros.ros.errors import ConversionError
+from learned_energy_ros.ros.markers import delete_markers
+from learned_energy_ros.ros.params import POSE_LIFTER_PARAMETERS, pipeline_settings
+from learned_energy_ros.ros.pose_io import messages_to_frame, overlay_message, result_to_messages
+from learned_energy_ros.ros.qos import qos_from_name
+from learned_energy_ros.ros.sync import ApproximateTimeSynchronizer, StampBuffer, header_stamp_ns
+
+__all__ = ["PoseLifterNode", "main"]
+
+
+class PoseLifterNode(LifecycleNode):
+    """Managed node lifting 2D keypoints to metric 3D skeletons in the camera optical frame."""
+
+    def __init__(self, node_name: str = "pose_lifter", **kwargs):
+        super().__init__(node_name, **kwargs)
+        for name, (default, description, applies) in POSE_LIFTER_PARAMETERS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(
+                description=f"{description} [change applies: {applies}]"))
+        self.add_on_set_parameters_callback(self._validate_parameters)
+        self.add_post_set_parameters_callback(self._apply_parameters)
+        self.stats = FrameStats()
+        self.pipeline: PosePipeline | None = None
+        self._entities: list = []
+        self._sync = None
+        self._images = StampBuffer(10)
+        self._last_warn: dict[str, float] = {}
+
+    def param(self, name: str):
+        return self.get_parameter(name).value
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        from learned_energy_ros.pose.lifter import load_lifter  # heavy (torch): only when configuring
+        try:
+            config = PipelineConfig(**pipeline_settings({k: self.param(k) for k in POSE_LIFTER_PARAMETERS}))
+            lifter = load_lifter(self.param("checkpoint"), device=self.param("device"))
+        except Exception as err:  # noqa: BLE001 (any load failure must fail the transition, not crash)
+            self.get_logger().error(f"configure failed: {err}")
+            return TransitionCallbackReturn.FAILURE
+        self.pipeline = PosePipeline(lifter, config)
+        self.get_logger().info(f"lifter {self.param('checkpoint')!r} on device {lifter.device} "
+                               f"({lifter.num_steps} steps by default)")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        depth = int(self.param("qos_depth"))
+        sensor, image = qos_from_name(self.param("sensor_qos"), depth), qos_from_name(self.param("image_qos"), depth)
+        self.pub_markers = self.create_publisher(MarkerArray, "~/skeletons", depth)
+        self.pub_joints = self.create_publisher(PointCloud2, "~/joints", depth)
+        self.pub_overlay = self.create_publisher(Image, "~/overlay", image)
+        self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
+        self._entities = [self.pub_markers, self.pub_joints, self.pub_overlay, self.pub_diag]
+        self._make_sync(sensor)
+        self._entities.append(self.create_subscription(Image, "image", self._on_image, image))
+        self._entities.append(self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics))
+        self.get_logger().info(f"active: sync {'message_filters' if self._mf else 'internal'}, "
+                               f"slop {self.param('sync_slop')} s, sensor QoS {self.param('sensor_qos')}")
+        return super().on_activate(state)
+
+    def _make_sync(self, qos) -> None:
+        slop, queue = float(self.param("sync_slop")), int(self.param("sync_queue"))
+        self._mf = False
+        if self.param("use_message_filters"):
+            try:
+                import message_filters
+                subs = [message_filters.Subscriber(self, CameraInfo, "camera_info", qos_profile=qos),
+                        message_filters.Subscriber(self, PointCloud2, "keypoints", qos_profile=qos)]
+                for sub, topic in zip(subs, ("camera_info", "keypoints")):
+                    sub.registerCallback(lambda _msg, topic=topic: self.stats.arrived(topic))
+                self._sync = message_filters.ApproximateTimeSynchronizer(subs, queue, slop)
+                self._sync.registerCallback(self._on_frame)
+                self._entities += [s.sub for s in subs]
+                self._mf = True
+                return
+            except ImportError:
+                pass
+        self._sync = ApproximateTimeSynchronizer(2, queue, slop, self._on_frame)
+        self._entities.append(self.create_subscription(CameraInfo, "camera_info", lambda m: self._on_input(0, m), qos))
+        self._entities.append(self.create_subscription(PointCloud2, "keypoints", lambda m: self._on_input(1, m), qos))
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self.pipeline is not None:
+            gone = self.pipeline.reset()
+            if gone:
+                self.pub_markers.publish(delete_markers(self._header_like(), gone))
+        self._destroy_entities()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._destroy_entities()
+        self.pipeline = None  # frees the model (and its GPU memory)
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self.on_cleanup(state)
+
+    def _destroy_entities(self) -> None:
+        for entity in self._entities:
+            for destroy in (self.destroy_subscription, self.destroy_publisher, self.destroy_timer):
+                if destroy(entity):
+                    break
+        self._entities, self._sync = [], None
+
+    # ------------------------------------------------------------------ callbacks
+    def _on_input(self, index: int, msg) -> None:
+        self.stats.arrived(("camera_info", "keypoints")[index])
+        self._sync.add(index, msg)
+
+    def _on_image(self, msg: Image) -> None:
+        self.stats.arrived("image")
+        self._images.add(msg)
+
+    def _on_frame(self, info: CameraInfo, cloud: PointCloud2) -> None:
+        start = time.perf_counter()
+        try:
+            frame = messages_to_frame(info, cloud, self.pipeline.config.input_skeleton)
+            result = self.pipeline.process(frame)
+        except FrameSkipped as skipped:
+            self.stats.skip(skipped.reason)
+            self._warn(skipped.reason, f"frame skipped: {skipped}")
+            return
+        if result.camera_changed:
+            self.get_logger().info(f"camera changed, used from this frame on: {result.camera!r}")
+        if result.rejected:
+            self.stats.count("rejected_energy", len(result.rejected))
+            self._warn("rejected_energy", f"tracks {result.rejected} above max_energy={self.param('max_energy')}")
+        outputs = result_to_messages(result, cloud.header, float(self.param("marker_lifetime")))
+        self.pub_markers.publish(outputs.markers)
+        self.pub_joints.publish(outputs.joints)
+        self.stats.count("skeletons_published", len(result.track_ids))
+        if self.param("publish_overlay"):
+            self._publish_overlay(result, header_stamp_ns(cloud))
+        self.stats.processed(time.perf_counter() - start)
+
+    def _publish_overlay(self, result, stamp_ns: int) -> None:
+        image = self._images.nearest(stamp_ns, float(self.param("sync_slop")))
+        if image is None:
+            return
+        try:
+            self.pub_overlay.publish(overlay_message(result, image, self.pipeline.config.input_skeleton))
+        except ConversionError as err:
+            self.stats.skip("overlay_bad_image")
+            self._warn("overlay_bad_image", f"no overlay: {err}")
+
+    def _warn(self, reason: str, text: str) -> None:
+        now = time.monotonic()
+        if now - self._last_warn.get(reason, -1e9) >= float(self.param("warn_period")):
+            self._last_warn[reason] = now
+            self.get_logger().warning(f"{text} (further '{reason}' warnings muted for {self.param('warn_period')} s)")
+
+    def _publish_diagnostics(self) -> None:
+        self.pub_diag.publish(to_diagnostic_array(
+            self.stats, f"{self.get_name()}: pose lifter", self.get_fully_qualified_name(),
+            self.get_clock().now().to_msg(), warn_topics=("camera_info", "keypoints")))
+
+    def _header_like(self):
+        from std_msgs.msg import Header
+        camera = self.pipeline.camera if self.pipeline is not None else None
+        return Header(stamp=self.get_clock().now().to_msg(), frame_id=camera.frame_id if camera else "")
+
+    # ------------------------------------------------------------------ parameters
+    def _validate_parameters(self, params) -> SetParametersResult:
+        changes = {p.name: p.value for p in params}
+        configured = self.pipeline is not None
+        late = [n for n in changes if POSE_LIFTER_PARAMETERS.get(n, (0, 0, ""))[2] == "configure"]
+        if configured and late:
+            return SetParametersResult(successful=False, reason=f"{late} apply on configure: deactivate and "
+                                       "cleanup the node first")
+        try:
+            if configured:
+                PipelineConfig(**{**self.pipeline.config.__dict__, **pipeline_settings(changes)})
+            else:
+                PipelineConfig(**pipeline_settings(changes))
+            if "sync_slop" in changes and not 0 <= changes["sync_slop"] <= 10:
+                raise ValueError(f"sync_slop={changes['sync_slop']} must be in [0, 10] s")
+            if "sync_queue" in changes and not 1 <= changes["sync_queue"] <= 1000:
+                raise ValueError(f"sync_queue={changes['sync_queue']} must be in [1, 1000]")
+            for key in ("sensor_qos", "image_qos"):
+                if key in changes:
+                    qos_from_name(changes[key], 1)
+        except (ValueError, KeyError) as err:
+            return SetParametersResult(successful=False, reason=str(err))
+        return SetParametersResult(successful=True)
+
+    def _apply_parameters(self, params) -> None:
+        changes = {p.name: p.value for p in params}
+        if self.pipeline is not None and pipeline_settings(changes):
+            self.pipeline.reconfigure(**pipeline_settings(changes))
+        if self._sync is not None and {"sync_slop", "sync_queue"} & set(changes):
+            if self._mf:  # message_filters reads these attributes on every message
+                self._sync.slop = float(changes.get("sync_slop", self._sync.slop))
+                self._sync.queue_size = int(changes.get("sync_queue", self._sync.queue_size))
+            else:
+                self._sync.set_params(changes.get("sync_queue"), changes.get("sync_slop"))
+        if changes:
+            self.get_logger().info(f"parameters changed: {changes}")
+
+
+def main(args=None) -> None:
+    """Run the node alone (``ros2 run learned_energy_ros pose_lifter``), autostarting when ``autostart``."""
+    from rclpy.executors import MultiThreadedExecutor
+    try:
+        with rclpy.init(args=args):
+            node = PoseLifterNode()
+            if node.param("autostart"):
+                node.trigger_configure()
+                node.trigger_activate()
+            executor = MultiThreadedExecutor()
+            executor.add_node(node)
+            executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass

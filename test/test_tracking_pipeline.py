@@ -1,0 +1,148 @@
+"""PosePipeline validation, tracking, smoothing hand-off and energy filter (ROS-free).
+
+The lifter here is a *test double* (``RecordingLifter``): it back-projects the
+2D input to a fixed depth so the pipeline's own logic can be checked without a
+trained model. The real lifter is exercised by the node integration tests.
+"""
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from learned_energy_ros.core.camera import Camera
+from learned_energy_ros.core.skeleton import get_skeleton, joint_mapping
+from learned_energy_ros.pose.pipeline import FrameSkipped, KeypointFrame, PipelineConfig, PosePipeline
+
+CAM_A = Camera.pinhole(500, 500, 320, 240, 640, 480, "cam")
+CAM_B = Camera(np.array([[300.0, 0, 330], [0, 300, 250], [0, 0, 1]]), [-0.1, 0.01, 0, 0, 0], "plumb_bob", 640, 480, "cam")
+
+
+class RecordingLifter:
+    """Test double: h36m17 joints at 3 m depth under each input joint; energy from ``energies``."""
+
+    def __init__(self, energies=None):
+        self.calls = []
+        self.energies = energies
+
+    def lift(self, keypoints_px, scores, camera, input_skeleton="coco17", previous=None, steps=None,
+             temporal_weight=None, **_):
+        self.calls.append(SimpleNamespace(previous=previous, steps=steps, temporal_weight=temporal_weight))
+        xy = camera.normalize(keypoints_px.astype(np.float64))
+        mapping = joint_mapping(input_skeleton, "h36m17")
+        joints = np.zeros((len(xy), 17, 3))
+        joints[:, :, :2] = 3.0 * xy[:, np.maximum(mapping, 0)]
+        joints[:, :, 2] = 3.0
+        energy = np.zeros(len(xy)) if self.energies is None else np.asarray(self.energies[: len(xy)], float)
+        return SimpleNamespace(joints=joints.astype(np.float32), energy=energy, skeleton=get_skeleton("h36m17"))
+
+
+def detections(n=2, stamp=0.0, camera=CAM_A, ids=None):
+    rng = np.random.default_rng(int(stamp * 100))
+    kp = np.stack([np.column_stack([np.linspace(200, 260, 17), np.linspace(100, 400, 17)]) + [150 * i, 0]
+                   for i in range(n)]) + rng.normal(scale=0.5, size=(n, 17, 2))
+    return KeypointFrame(stamp, camera, kp, np.full((n, 17), 0.9), np.arange(n) if ids is None else np.asarray(ids))
+
+
+def test_tracks_and_warm_start_previous_on_second_frame():
+    lifter = RecordingLifter()
+    pipe = PosePipeline(lifter, PipelineConfig(temporal_weight=2.0, num_steps=3))
+    first = pipe.process(detections(stamp=0.0))
+    second = pipe.process(detections(stamp=0.1))
+    assert first.track_ids.tolist() == second.track_ids.tolist() == [0, 1]
+    assert lifter.calls[0].previous is None
+    np.testing.assert_allclose(lifter.calls[1].previous, first.joints)
+    assert lifter.calls[1].temporal_weight == 2.0 and lifter.calls[1].steps == 3
+    assert second.joints.shape == (2, 17, 3) and second.confidence.shape == (2, 17)
+
+
+def test_zero_temporal_weight_disables_smoothing():
+    lifter = RecordingLifter()
+    pipe = PosePipeline(lifter, PipelineConfig(temporal_weight=0.0))
+    pipe.process(detections(stamp=0.0))
+    pipe.process(detections(stamp=0.1))
+    assert lifter.calls[1].previous is None and lifter.calls[1].temporal_weight is None
+
+
+def test_energy_filter_drops_and_reports_implausible_skeletons():
+    pipe = PosePipeline(RecordingLifter(energies=[0.5, 7.0]), PipelineConfig(max_energy=1.0))
+    result = pipe.process(detections(stamp=0.0))
+    assert result.track_ids.tolist() == [0] and result.rejected == [1] and result.energy.tolist() == [0.5]
+    assert pipe.tracker.tracks[1].joints3d is None  # a rejected skeleton never warm-starts the next frame
+
+
+@pytest.mark.parametrize("mutate, reason", [
+    (lambda f: f.keypoints.__setitem__((0, 3, 0), np.nan), "invalid_keypoints"),
+    (lambda f: setattr(f, "keypoints", f.keypoints[:, :12]), "skeleton_mismatch"),
+    (lambda f: setattr(f, "stamp", -1.0), "out_of_order"),
+    (lambda f: setattr(f, "stamp", math.nan), "bad_stamp"),
+])
+def test_bad_frames_are_skipped_with_a_reason_and_state_kept(mutate, reason):
+    pipe = PosePipeline(RecordingLifter())
+    pipe.process(detections(stamp=0.0))
+    frame = detections(stamp=0.1)
+    mutate(frame)
+    with pytest.raises(FrameSkipped) as info:
+        pipe.process(frame)
+    assert info.value.reason == reason and pipe.last_stamp == 0.0
+    assert pipe.process(detections(stamp=0.2)).track_ids.tolist() == [0, 1]  # keeps working
+
+
+def test_nan_on_a_missing_joint_is_fine():
+    pipe = PosePipeline(RecordingLifter())
+    frame = detections(stamp=0.0)
+    frame.keypoints[0, 2] = np.nan
+    frame.scores[0, 2] = 0.0
+    assert len(pipe.process(frame).track_ids) == 2
+
+
+def test_camera_change_is_flagged_once_and_keeps_tracks():
+    pipe = PosePipeline(RecordingLifter())
+    pipe.process(detections(stamp=0.0, camera=CAM_A))
+    # the same 3D people seen through camera B: project the A back-projections through B
+    frame_a = detections(stamp=0.1, camera=CAM_A)
+    rays = np.concatenate([CAM_A.normalize(frame_a.keypoints), np.ones((2, 17, 1))], -1) * 3.0
+    frame_b = KeypointFrame(0.1, CAM_B, CAM_B.project(rays), frame_a.scores, frame_a.person_ids + 10)
+    swapped = pipe.process(frame_b)
+    assert swapped.camera_changed and swapped.track_ids.tolist() == [0, 1]  # normalized coords: tracks survive
+    assert not pipe.process(detections(stamp=0.2, camera=CAM_B)).camera_changed
+
+
+def test_too_few_joints_and_empty_frames():
+    pipe = PosePipeline(RecordingLifter(), PipelineConfig(min_joints=6))
+    frame = detections(stamp=0.0)
+    frame.scores[1, 4:] = 0.0  # 4 visible joints
+    result = pipe.process(frame)
+    assert result.track_ids.tolist() == [0] and result.too_few_joints == 1
+    empty = pipe.process(KeypointFrame(0.1, CAM_A, np.zeros((0, 17, 2)), np.zeros((0, 17)), np.zeros(0, int)))
+    assert empty.joints.shape == (0, 17, 3)
+
+
+def test_vanished_tracks_after_timeout():
+    pipe = PosePipeline(RecordingLifter(), PipelineConfig(track_timeout=0.3))
+    pipe.process(detections(n=2, stamp=0.0))
+    pipe.process(detections(n=1, stamp=0.2))
+    assert pipe.process(detections(n=1, stamp=0.4)).vanished == [1]
+
+
+def test_reconfigure_validates_and_applies():
+    pipe = PosePipeline(RecordingLifter())
+    with pytest.raises(ValueError):
+        pipe.reconfigure(min_score=2.0)
+    with pytest.raises(KeyError):
+        pipe.reconfigure(input_skeleton="no_such_layout")
+    assert pipe.config.min_score == 0.2
+    pipe.reconfigure(track_timeout=3.0, input_skeleton="body25")
+    assert pipe.tracker.config.timeout_s == 3.0 and pipe.config.input_skeleton == "body25"
+    with pytest.raises(FrameSkipped, match="skeleton_mismatch"):
+        pipe.process(detections(stamp=0.0))  # 17-joint input against a body25 node
+
+
+def test_confidence_uses_input_scores_and_person_mean_for_missing_joints():
+    pipe = PosePipeline(RecordingLifter())
+    frame = detections(n=1, stamp=0.0)
+    frame.scores[0] = np.linspace(0.3, 0.9, 17)
+    conf = pipe.process(frame).confidence[0]
+    h36m = get_skeleton("h36m17")
+    assert conf[h36m.index("left_wrist")] == pytest.approx(frame.scores[0, get_skeleton("coco17").index("left_wrist")])
+    assert conf[h36m.index("pelvis")] == pytest.approx(frame.scores[0].mean())
