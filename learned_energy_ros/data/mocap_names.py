@@ -105,6 +105,7 @@ FACE_OFFSETS = {
     "right_ear": (0.0, -0.075, 0.04),
     "head_top": (0.0, 0.0, 0.10),  # same point as the mb2 Head end site (~10 cm above the skull base)
 }
-#: Foot points (meters) in the foot frame (forward, left, up) from the ankle; ``up`` of the
-#: heel is replaced by the rest-pose ankle height when the skeleton shows a toe point.
-FOOT_OFFSETS = {"heel": (-0.06, 0.0, -0.06), "big_toe": (0.16, 0.0, -0.06)}
+#: Foot points (meters) in the rest body frame (forward, left, up) from the ankle, carried by
+#: the ankle joint's rotation: heel 6 cm behind and 5 cm below the ankle centre (CMU ankles
+#: reach ~3-6 cm above the floor when standing); toe only when the skeleton has no toe point.
+FOOT_OFFSETS = {"heel": (-0.06, 0.0, -0.05), "big_toe": (0.16, 0.0, -0.05)}
