@@ -159,3 +159,43 @@ def test_cache_is_used_and_invalidated(tmp_path, monkeypatch):
     write_bvh(path, MB2, mb2_frames(13))  # new size / mtime: the old entry no longer matches
     with pytest.raises(RuntimeError, match="parsed again"):
         load_mocap_dir(tmp_path / "data", progress=False)
+
+
+# (bone, parent, direction, length) of a tiny CMU-named ASF skeleton (CMU units, T-pose, faces +Z).
+ASF_BONES = [
+    ("lhipjoint", "root", (1, -1, 0), 2 ** 0.5), ("lfemur", "lhipjoint", (0, -1, 0), 8), ("ltibia", "lfemur", (0, -1, 0), 8),
+    ("lfoot", "ltibia", (0, 0, 1), 2), ("ltoes", "lfoot", (0, 0, 1), 1),
+    ("rhipjoint", "root", (-1, -1, 0), 2 ** 0.5), ("rfemur", "rhipjoint", (0, -1, 0), 8), ("rtibia", "rfemur", (0, -1, 0), 8),
+    ("rfoot", "rtibia", (0, 0, 1), 2),
+    ("lowerback", "root", (0, 1, 0), 2), ("upperback", "lowerback", (0, 1, 0), 2), ("thorax", "upperback", (0, 1, 0), 2),
+    ("lowerneck", "thorax", (0, 1, 0), 1.5), ("upperneck", "lowerneck", (0, 1, 0), 1.5), ("head", "upperneck", (0, 1, 0), 1.7),
+    ("lclavicle", "thorax", (1, 0, 0), 3), ("lhumerus", "lclavicle", (1, 0, 0), 5), ("lradius", "lhumerus", (1, 0, 0), 3),
+    ("lwrist", "lradius", (1, 0, 0), 1),
+    ("rclavicle", "thorax", (-1, 0, 0), 3), ("rhumerus", "rclavicle", (-1, 0, 0), 5), ("rradius", "rhumerus", (-1, 0, 0), 3),
+    ("rwrist", "rradius", (-1, 0, 0), 1),
+]
+
+
+def test_cmu_asf_amc_through_load_clip(tmp_path):
+    blocks = [
+        f"  begin\n    id {i}\n    name {n}\n    direction {' '.join(map(str, d))}\n    length {ln}\n"
+        f"    axis 0 0 0 XYZ\n    dof rx ry rz\n  end" for i, (n, _, d, ln) in enumerate(ASF_BONES, start=1)
+    ]
+    hierarchy = "\n".join(f"    {p} {' '.join(b for b, q, _, _ in ASF_BONES if q == p)}" for p in ["root"] + [b[0] for b in ASF_BONES]
+                          if any(q == p for _, q, _, _ in ASF_BONES))
+    (tmp_path / "35.asf").write_text(
+        ":version 1.10\n:name VICON\n:units\n  mass 1.0\n  length 0.45\n  angle deg\n:documentation\n  test\n"
+        ":root\n  order TX TY TZ RX RY RZ\n  axis XYZ\n  position 0 0 0\n  orientation 0 0 0\n"
+        f":bonedata\n" + "\n".join(blocks) + f"\n:hierarchy\n  begin\n{hierarchy}\n  end\n")
+    frame = "root 0 17 0 0 0 0\n" + "".join(f"{n} 0 0 0\n" for n, *_ in ASF_BONES)
+    (tmp_path / "35_01.amc").write_text(":FULLY-SPECIFIED\n:DEGREES\n" + "".join(f"{k}\n{frame}" for k in (1, 2, 3)))
+    clip = load_clip(tmp_path / "35_01.amc", fps=None)
+    assert clip.num_frames == 3  # no synthetic T-pose in original AMC files: nothing dropped
+    j = clip.joints[0].astype(np.float64)
+    root = np.array([0.0, 17.0, 0.0])
+    expect = {"pelvis": root, "left_hip": root + (1, -1, 0), "left_knee": root + (1, -9, 0), "left_ankle": root + (1, -17, 0),
+              "spine": root + (0, 2, 0), "thorax": root + (0, 6, 0), "neck": root + (0, 7.5, 0), "head": root + (0, 9, 0),
+              "head_top": root + (0, 10.7, 0), "left_shoulder": root + (3, 6, 0), "right_wrist": root + (-11, 6, 0),
+              "left_big_toe": root + (1, -17, 3), "right_big_toe": root + (-1, -17, 2)}
+    for name, point in expect.items():
+        np.testing.assert_allclose(j[S.index(name)], zup(point) * CMU_UNIT, atol=2e-4, err_msg=name)
