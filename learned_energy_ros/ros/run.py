@@ -1,0 +1,177 @@
+"""``learned-energy-ros run``: start the nodes in one process and bring them to active.
+
+The pip-install equivalent of ``launch/perception.launch.py``. ``NodeRunner``
+is the in-process API the demo and the tests use::
+
+    with NodeRunner(["pose_lifter"], parameters={"pose_lifter": {"device": "cpu"}},
+                    remappings={"keypoints": "/camera/keypoints"}) as runner:
+        ...  # nodes are active, spinning in a MultiThreadedExecutor thread
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import logging
+import threading
+import time
+from pathlib import Path
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["NodeRunner", "NODE_MODULES", "spin_nodes", "main"]
+
+#: node name -> module defining it (imported lazily: the voxel node is optional)
+NODE_MODULES = {
+    "pose_lifter": "learned_energy_ros.ros.pose_lifter_node",
+    "voxel_reconstructor": "learned_energy_ros.ros.voxel_node",
+}
+
+
+def node_class(name: str):
+    """Return the node class for ``name``; raises ImportError when its module is absent."""
+    module = importlib.import_module(NODE_MODULES[name])
+    explicit = getattr(module, "NODE_CLASS", None)
+    if explicit is not None:
+        return explicit
+    classes = [c for _, c in inspect.getmembers(module, inspect.isclass)
+               if issubclass(c, Node) and c.__module__ == module.__name__]
+    if len(classes) != 1:
+        raise ImportError(f"{module.__name__} defines {len(classes)} node classes; set NODE_CLASS")
+    return classes[0]
+
+
+class NodeRunner:
+    """Context manager: create nodes in a private context, spin them in a thread, configure + activate.
+
+    Args:
+        nodes: node names (keys of ``NODE_MODULES``); absent optional modules are skipped with a warning.
+        params_file: ROS 2 parameter YAML (``<node>: ros__parameters: ...``).
+        parameters: per-node overrides ``{node: {name: value}}`` (win over the file).
+        remappings: topic remappings ``{from: to}`` applied to every node.
+        namespace: namespace of every node.
+        ros_args: extra ``--ros-args`` arguments.
+        activate: bring lifecycle nodes to active (else leave them unconfigured).
+    Raises:
+        RuntimeError: on entry, when a node fails to configure or activate.
+    """
+
+    def __init__(self, nodes=("pose_lifter",), params_file: str | Path | None = None, parameters: dict | None = None,
+                 remappings: dict | None = None, namespace: str = "", ros_args=(), activate: bool = True):
+        self.names, self.params_file, self.parameters = list(nodes), params_file, parameters or {}
+        self.remappings, self.namespace, self.ros_args, self.activate = remappings or {}, namespace, list(ros_args), activate
+        self.nodes: dict[str, Node] = {}
+        self.context = self.executor = self._thread = None
+
+    def _args(self) -> list[str]:
+        args = ["--ros-args"]
+        if self.params_file:
+            args += ["--params-file", str(self.params_file)]
+        for src, dst in self.remappings.items():
+            args += ["-r", f"{src}:={dst}"]
+        return args + self.ros_args
+
+    def __enter__(self) -> "NodeRunner":
+        self.context = rclpy.Context()
+        rclpy.init(args=self._args(), context=self.context)
+        try:
+            self._create_nodes()
+            self.executor = MultiThreadedExecutor(context=self.context)
+            for node in self.nodes.values():
+                self.executor.add_node(node)
+            self._thread = threading.Thread(target=self._spin, name="node-runner", daemon=True)
+            self._thread.start()
+            if self.activate:
+                for name, node in self.nodes.items():
+                    self._transition(name, node, "configure")
+                    self._transition(name, node, "activate")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _create_nodes(self) -> None:
+        for name in self.names:
+            if name not in NODE_MODULES:
+                raise ValueError(f"unknown node {name!r}; known: {', '.join(NODE_MODULES)}")
+            try:
+                cls = node_class(name)
+            except ImportError as err:
+                logger.warning("skipping node %s: %s", name, err)
+                continue
+            overrides = [Parameter(k, value=v) for k, v in self.parameters.get(name, {}).items()]
+            self.nodes[name] = cls(node_name=name, namespace=self.namespace, context=self.context,
+                                   parameter_overrides=overrides)
+
+    def _spin(self) -> None:
+        try:
+            self.executor.spin()
+        except (ExternalShutdownException, rclpy.executors.ShutdownException):
+            pass
+
+    @staticmethod
+    def _transition(name: str, node, which: str) -> None:
+        if not isinstance(node, LifecycleNode):
+            return
+        result = getattr(node, f"trigger_{which}")()
+        if result != TransitionCallbackReturn.SUCCESS:
+            raise RuntimeError(f"node {name} failed to {which} ({result.name}); see its log")
+
+    def __exit__(self, *exc) -> None:
+        for name, node in self.nodes.items():
+            if isinstance(node, LifecycleNode) and node._state_machine.current_state[1] == "active":
+                try:
+                    node.trigger_deactivate()
+                    node.trigger_cleanup()
+                except Exception as err:  # noqa: BLE001 (best effort on the way out)
+                    logger.warning("stopping %s: %s", name, err)
+        if self.executor is not None:
+            self.executor.shutdown(timeout_sec=2.0)
+        for node in self.nodes.values():
+            node.destroy_node()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+        if self.context is not None and self.context.ok():
+            rclpy.shutdown(context=self.context)
+
+
+def spin_nodes(nodes=("pose_lifter",), params_file=None, **kwargs) -> None:
+    """Run ``NodeRunner`` until Ctrl-C or an external shutdown."""
+    with NodeRunner(nodes, params_file, **kwargs) as runner:
+        logger.info("active: %s (Ctrl-C to stop)", ", ".join(runner.nodes) or "no nodes")
+        try:
+            while runner.context.ok() and runner._thread.is_alive():
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``run`` arguments (``--params-file``, ``--nodes``, ``--namespace``, ``--ros-args ...``) and spin."""
+    argv = list(argv or [])
+    ros_args = argv[argv.index("--ros-args") + 1:] if "--ros-args" in argv else []
+    argv = argv[: argv.index("--ros-args")] if "--ros-args" in argv else argv
+    parser = argparse.ArgumentParser(prog="learned-energy-ros run", description=__doc__.split("\n")[0])
+    parser.add_argument("--params-file", help="ROS 2 parameter YAML, e.g. config/pose_lifter.yaml")
+    parser.add_argument("--nodes", default="pose_lifter", help=f"comma-separated, from: {', '.join(NODE_MODULES)}")
+    parser.add_argument("--namespace", default="", help="namespace for every node")
+    parser.add_argument("--no-activate", action="store_true", help="leave lifecycle nodes unconfigured")
+    args = parser.parse_args(argv)
+    if args.params_file and not Path(args.params_file).is_file():
+        parser.error(f"params file {args.params_file} does not exist")
+    names = [n.strip() for n in args.nodes.split(",") if n.strip()]
+    unknown = [n for n in names if n not in NODE_MODULES]
+    if unknown:
+        parser.error(f"unknown node(s) {unknown}; choose from {', '.join(NODE_MODULES)}")
+    try:
+        spin_nodes(names, args.params_file, namespace=args.namespace, ros_args=ros_args, activate=not args.no_activate)
+    except RuntimeError as err:
+        print(f"error: {err}")
+        return 1
+    return 0

@@ -1,0 +1,47 @@
+"""`learned-energy-ros run` / NodeRunner: params file, overrides, bad arguments (no lifter needed)."""
+import importlib.util
+
+import pytest
+
+pytest.importorskip("rclpy", reason="rclpy is not installed")
+
+from learned_energy_ros.ros import run  # noqa: E402
+from learned_energy_ros.ros.run import NodeRunner  # noqa: E402
+
+
+def test_params_file_and_overrides_reach_the_node(tmp_path):
+    params = tmp_path / "p.yaml"
+    params.write_text("/**/pose_lifter:\n  ros__parameters:\n    min_score: 0.35\n    track_timeout: 2.5\n")
+    with NodeRunner(["pose_lifter"], params_file=params, parameters={"pose_lifter": {"track_timeout": 4.0}},
+                    activate=False) as runner:
+        node = runner.nodes["pose_lifter"]
+        assert node.param("min_score") == pytest.approx(0.35)
+        assert node.param("track_timeout") == pytest.approx(4.0)
+        assert node.param("sync_slop") == pytest.approx(0.02)  # default
+        # unconfigured: configure-time parameters may change, invalid values are refused with a reason
+        from rclpy.parameter import Parameter
+        ok, bad = node.set_parameters([Parameter("device", value="cpu"), Parameter("min_score", value=1.5)])
+        assert ok.successful and not bad.successful and "min_score" in bad.reason
+        (unknown_layout,) = node.set_parameters([Parameter("input_skeleton", value="no_such_layout")])
+        assert not unknown_layout.successful and "no_such_layout" in unknown_layout.reason
+
+
+def test_shipped_params_file_loads(tmp_path):
+    from learned_energy_ros.data.paths import package_root
+    with NodeRunner(["pose_lifter"], params_file=package_root() / "config" / "pose_lifter.yaml", activate=False) as r:
+        assert r.nodes["pose_lifter"].param("input_skeleton") == "coco17"
+
+
+def test_main_rejects_unknown_nodes_and_missing_files(tmp_path):
+    with pytest.raises(SystemExit):
+        run.main(["--nodes", "pose_lifter,teleporter"])
+    with pytest.raises(SystemExit):
+        run.main(["--params-file", str(tmp_path / "missing.yaml")])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("learned_energy_ros.ros.voxel_node") is not None,
+                    reason="the voxel node exists, so it is not skipped")
+def test_absent_optional_node_is_skipped_with_a_warning(caplog):
+    with NodeRunner(["voxel_reconstructor"], activate=False) as runner:
+        assert runner.nodes == {}
+    assert "skipping node voxel_reconstructor" in caplog.text
