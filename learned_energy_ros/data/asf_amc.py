@@ -9,9 +9,9 @@ Conventions (Acclaim ASF 1.10 as CMU uses it; Y up):
   about X first), i.e. ``C = Rz(az) @ Ry(ay) @ Rx(ax)``; the bone's local rotation in the
   world-aligned frame is ``C @ M @ C^-1`` with ``M`` composed the same way from the AMC
   values; the root's is ``C_root @ M_root`` plus its translation (ASF ``position`` + AMC values);
-* ``:units length L`` - lengths are in units of ``1/L`` inch (CMU: L = 0.45), which
-  ``mocap_points.resolve_units`` turns into meters through the ``cmu_asf`` convention
-  (the ``units`` argument of ``load_clip`` overrides); ``angle deg|rad``;
+* ``:units length L`` - lengths are in units of ``1/L`` inch (CMU: L = 0.45, i.e.
+  0.0254 / 0.45 m), passed on as ``Motion.unit_hint`` (the ``units`` argument of
+  ``load_clip`` overrides); ``angle deg|rad``;
 * AMC has no frame rate: CMU captured at 120 Hz (``AMC_FPS``).
 """
 from __future__ import annotations
@@ -134,6 +134,11 @@ def read_asf(path) -> dict:
     path = Path(path)
     sections = _sections(path, _lines(path))
     units = {t[0].lower(): t[1] for _, t in sections.get("units", []) if len(t) >= 2}
+    try:
+        length_unit = float(units.get("length", 1.0))
+        assert np.isfinite(length_unit) and length_unit > 0
+    except (ValueError, AssertionError):
+        raise MocapError(path, f"bad :units length {units.get('length')!r}") from None
     degrees = units.get("angle", "deg").lower().startswith("deg")
     root = {t[0].lower(): (line, t[1:]) for line, t in sections["root"]}
     bones = {b["name"]: b for b in _parse_blocks(path, sections["bonedata"])}
@@ -151,7 +156,7 @@ def read_asf(path) -> dict:
             order.append(child)
             parents.append(order.index(name))
     return {"path": path, "bones": bones, "order": order, "parents": parents, "root": root, "degrees": degrees,
-            "length_unit": float(units.get("length", 1.0))}
+            "length_unit": length_unit}
 
 
 def _root_spec(skeleton: dict):
@@ -239,7 +244,7 @@ def read_amc(path, skeleton: dict) -> Motion:
             local = euler_to_matrix(to_rad(_stack(frames, name, len(bone["dof"]))[:, ::-1]), axes)  # (F, 3, 3)
             rotations[:, j] = c_bone @ local @ c_bone.T
     return Motion(list(order), np.asarray(parents), offsets, end_sites, rotations, translations, 1.0 / AMC_FPS,
-                  np.asarray(numbers))
+                  np.asarray(numbers), unit_hint=0.0254 / skeleton["length_unit"])
 
 
 def find_skeleton(amc_path) -> Path | None:

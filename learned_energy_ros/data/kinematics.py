@@ -69,6 +69,7 @@ class Motion:
         translations: (F, J, 3) local translations (the offsets unless the file animates them).
         frame_time: seconds per frame.
         lines: (F,) line number of each frame in the source file (for error messages).
+        unit_hint: meters per unit declared by the file itself (ASF ``:units length``), if any.
     """
 
     names: list[str]
@@ -79,6 +80,7 @@ class Motion:
     translations: np.ndarray
     frame_time: float
     lines: np.ndarray = field(default=None)
+    unit_hint: float | None = None
 
     def __post_init__(self) -> None:
         num = len(self.names)
@@ -100,7 +102,7 @@ class Motion:
         """Return a copy restricted to the frame indices ``frames``."""
         lines = None if self.lines is None else self.lines[frames]
         return Motion(self.names, self.parents, self.offsets, self.end_sites, self.rotations[frames],
-                      self.translations[frames], self.frame_time, lines)
+                      self.translations[frames], self.frame_time, lines, self.unit_hint)
 
 
 def forward_kinematics(motion: Motion) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:

@@ -49,8 +49,8 @@ def resolve_units(motion: Motion, convention: str, units, path="<motion>") -> fl
     """Return meters per file unit.
 
     Rule: an explicit ``units`` (a name in ``UNIT_NAMES`` or meters per unit) wins.
-    Otherwise the naming convention's unit is used (cgspeed mb2 and ASF: CMU units of
-    1/0.45 inch; Daz: cm) provided the rest-pose height (Y extent of joints and end
+    Otherwise the unit the file declares (ASF ``:units length L``: 1/L inch) or else the
+    naming convention's unit is used (cgspeed mb2: CMU units of 1/0.45 inch; Daz: cm) provided the rest-pose height (Y extent of joints and end
     sites) then lies in ``PLAUSIBLE_EXTENT_M``; failing that (or with no convention
     unit) the unit among m / cm / mm / inch / CMU that makes the extent closest to
     1.6 m (in log scale) is chosen and logged.
@@ -66,7 +66,7 @@ def resolve_units(motion: Motion, convention: str, units, path="<motion>") -> fl
     extent = _rest_extent(motion)
     if extent <= 0:
         raise MocapError(path, "rest pose has zero height; cannot infer units")
-    scale = CONVENTIONS[convention]["units"]
+    scale = motion.unit_hint if motion.unit_hint is not None else CONVENTIONS[convention]["units"]
     if scale is not None and PLAUSIBLE_EXTENT_M[0] <= extent * scale <= PLAUSIBLE_EXTENT_M[1]:
         return scale
     best = min(UNIT_NAMES, key=lambda k: abs(math.log(extent * UNIT_NAMES[k] / TYPICAL_EXTENT_M)))
@@ -98,14 +98,16 @@ def _resolve(spec, motion: Motion, positions, ends):
     return positions[:, j]
 
 
-def _body_frame(motion: Motion, table: dict) -> np.ndarray:
+def _body_frame(motion: Motion, table: dict, path) -> np.ndarray:
     """Rest-pose body frame (3, 3), columns (forward, left, up), in source axes."""
     positions, ends = rest_pose(motion)
     rest = lambda key: _resolve(table[key], motion, positions[None], {j: e[None] for j, e in ends.items()})[0]  # noqa: E731
     up = rest("head") - rest("pelvis")
     left = rest("left_hip") - rest("right_hip")
-    up = up / np.linalg.norm(up)
+    up = up / max(np.linalg.norm(up), 1e-12)
     left = left - up * (left @ up)
+    if np.linalg.norm(up) < 0.5 or np.linalg.norm(left) < 1e-9:
+        raise MocapError(path, "degenerate rest pose: cannot tell up / left (head on pelvis or hips coincide)")
     left = left / np.linalg.norm(left)
     return np.stack([np.cross(left, up), left, up], axis=1)
 
@@ -140,7 +142,7 @@ def motion_to_mocap27(motion: Motion, convention: str, scale: float, path="<moti
     """
     table = CONVENTIONS[convention]["joints"]
     positions, rotations, ends = forward_kinematics(motion)  # (F, J, 3), (F, J, 3, 3)
-    frame = _body_frame(motion, table)
+    frame = _body_frame(motion, table, path)
     joints = get_skeleton(MOCAP_SKELETON).joints
     out = np.empty((motion.num_frames, len(joints), 3))  # (F, 27, 3)
     for k, name in enumerate(joints):
