@@ -47,6 +47,34 @@ def checkpoint_name(method: str) -> str:
     return method.replace("-", "_") + ".pt"
 
 
+class _Pool:
+    """Samples pre-drawn once (each with its own random camera and noise), served as random minibatches.
+
+    Drawing cameras is the slow part of training on 2 shared CPU cores; a large
+    pool of independent cameras keeps the variety and is shared by every
+    baseline trained in the same process with the same settings.
+    """
+
+    def __init__(self, sampler, n: int, seed: int) -> None:
+        self.input_skeleton = sampler.input_skeleton
+        chunks = [sampler.sample(min(4096, n - i)) for i in range(0, n, 4096)]
+        self.batch = chunks[0] if len(chunks) == 1 else _concat(chunks)
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def sample(self, batch_size: int):
+        return self.batch.index(torch.randint(len(self.batch), (batch_size,), generator=self.gen))
+
+
+def _concat(batches):
+    from dataclasses import replace
+
+    fields = ("keypoints_px", "normalized", "scores", "K", "image_size", "joints_cam")
+    return replace(batches[0], **{f: torch.cat([getattr(b, f) for b in batches]) for f in fields})
+
+
+_POOLS: dict = {}
+
+
 def _samplers(train_clips, val_clips, cfg: BaselineConfig):
     from learned_energy_ros.core.virtual_camera import CameraRanges, DetectorNoise
     from learned_energy_ros.pose.dataset import PoseSampler, fixed_eval_set
@@ -59,6 +87,13 @@ def _samplers(train_clips, val_clips, cfg: BaselineConfig):
         raise BaselineError(f"unknown noise preset {cfg.noise!r}")
     ranges = presets[cfg.cameras]()
     sampler = PoseSampler(train_clips, ranges, noise(), input_skeleton=cfg.input_skeleton, seed=cfg.seed)
+    if cfg.pool_samples > 0:
+        key = (id(train_clips), cfg.cameras, cfg.noise, cfg.input_skeleton, cfg.seed, cfg.pool_samples)
+        if key not in _POOLS:
+            log.info("drawing a pool of %d training samples", cfg.pool_samples)
+            _POOLS.clear()
+            _POOLS[key] = _Pool(sampler, cfg.pool_samples, cfg.seed)
+        sampler = _POOLS[key]
     val = fixed_eval_set(val_clips, cfg.val_samples, ranges, seed=cfg.seed + 1, input_skeleton=cfg.input_skeleton)
     return sampler, val
 

@@ -33,6 +33,7 @@ class BaselineConfig:
     seed: int = 0
     threads: int = 2  # torch CPU threads
     device: str = "auto"
+    pool_samples: int = 65536  # pre-drawn samples (each with its own camera) reused across steps; 0 = fresh draws
     gan_critic_steps: int = 5  # WGAN-GP critic updates per generator update
     gan_gp_weight: float = 10.0
     gan_stride: int = 4  # use every n-th mocap frame as GAN data
