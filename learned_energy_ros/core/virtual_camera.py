@@ -255,8 +255,8 @@ def _add_outliers(px, scores, visible, noise: DetectorNoise, rng) -> None:
     if noise.outlier_prob <= 0:
         return
     B, J, _ = px.shape
-    vis_v = np.where(visible, px[..., 1], np.nan)
-    height = np.nan_to_num(np.nanmax(vis_v, axis=1) - np.nanmin(vis_v, axis=1), nan=0.0)  # (B,) 2D person height
+    height = (np.where(visible, px[..., 1], -np.inf).max(1) - np.where(visible, px[..., 1], np.inf).min(1))
+    height = np.where(np.isfinite(height), height, 0.0)  # (B,) 2D person height (0 when nothing is visible)
     hit = (rng.random((B, J)) < noise.outlier_prob) & visible
     angle = rng.uniform(0, 2 * np.pi, size=(B, J))
     mag = rng.uniform(*noise.outlier_range, size=(B, J)) * height[:, None]

@@ -23,6 +23,9 @@ __all__ = ["Canonical", "canonicalize", "to_camera", "to_canonical", "project_ca
 
 # Smallest 2D size accepted (normalized units); below it the person is a dot.
 _MIN_SCALE = 1e-4
+# Canonical coordinates are clipped to this many person sizes: with one or two observed joints the size is
+# meaningless and unclipped values would blow up the networks (such samples are unusable anyway).
+_MAX_CANONICAL = 20.0
 
 
 @dataclass
@@ -51,10 +54,10 @@ def root_pair(skeleton) -> tuple[int, int] | None:
 
 
 def _masked_median(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Lower median over the last dim of ``values`` where ``mask`` (NaN-free, >= 1 True per row assumed)."""
+    """Upper median over the last dim of ``values`` where ``mask`` (NaN-free, >= 1 True per row assumed)."""
     filled = torch.where(mask, values, torch.full_like(values, float("inf")))
     ordered = filled.sort(dim=-1).values
-    k = ((mask.sum(-1) - 1).clamp_min(0) // 2).unsqueeze(-1)
+    k = (mask.sum(-1) // 2).clamp(max=values.shape[-1] - 1).unsqueeze(-1)
     return ordered.gather(-1, k).squeeze(-1)
 
 
@@ -106,7 +109,8 @@ def canonicalize(normalized: torch.Tensor, scores: torch.Tensor, min_score: floa
     dist = c2d.norm(dim=-1)
     scale = _masked_median(dist, safe_mask).clamp_min(_MIN_SCALE)
     scale = torch.where(any_obs, scale, torch.ones_like(scale))
-    rays_c = torch.where(mask[..., None], c2d / scale[:, None, None], torch.zeros_like(c2d))
+    rays_c = (c2d / scale[:, None, None]).clamp(-_MAX_CANONICAL, _MAX_CANONICAL)
+    rays_c = torch.where(mask[..., None], rays_c, torch.zeros_like(c2d))
     return Canonical(rays_c=rays_c, R=R, scale=scale, mask=mask)
 
 

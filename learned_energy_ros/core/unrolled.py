@@ -1,0 +1,116 @@
+"""Unrolled, differentiable gradient descent on a learned energy (after jackd/ige ``unopt.py``).
+
+An optimizer holds its own learned hyper-parameters (step size, momentum,
+gradient clip). ``forward`` runs ``steps`` updates from ``y0`` and returns every
+iterate, so an outer loss can weight all of them. With ``create_graph=True`` the
+inner gradients are themselves differentiable (training); without it the
+iterates are detached between steps (inference, cheap).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["UnrolledOptimizer", "UnrolledGD", "UnrolledMomentum", "energy_grad"]
+
+EnergyFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _inv_softplus(x: float) -> float:
+    return float(torch.log(torch.expm1(torch.tensor(float(x)))))
+
+
+def energy_grad(energy_fn: EnergyFn, y: torch.Tensor, create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return ``(energy (B,), dE/dy like y)``; the batch energies are independent, so grad of the sum is per-sample."""
+    with torch.enable_grad():
+        if not y.requires_grad:
+            y = y.detach().requires_grad_(True)
+        energy = energy_fn(y)
+        (grad,) = torch.autograd.grad(energy.sum(), y, create_graph=create_graph)
+    return energy, grad
+
+
+class UnrolledOptimizer(nn.Module):
+    """Base class: ``initial_state`` / ``step`` / ``forward`` returning every iterate.
+
+    Args:
+        step_size: initial learned step size (softplus-parametrised, stays positive).
+        clip: initial learned per-sample gradient-norm clip threshold (softplus); None disables clipping.
+        decay: initial per-step step-size decay factor in (0, 1] (sigmoid-parametrised; keeps late steps small,
+            so running more steps than trained does not diverge); None = constant step size.
+    """
+
+    def __init__(self, step_size: float = 0.1, clip: float | None = 1.0, decay: float | None = 0.9) -> None:
+        super().__init__()
+        self.raw_step = nn.Parameter(torch.tensor(_inv_softplus(step_size)))
+        self.raw_clip = nn.Parameter(torch.tensor(_inv_softplus(clip))) if clip is not None else None
+        self.raw_decay = nn.Parameter(torch.logit(torch.tensor(min(decay, 0.999)))) if decay is not None else None
+
+    @property
+    def step_size(self) -> torch.Tensor:
+        return F.softplus(self.raw_step)
+
+    def rate(self, k: int) -> torch.Tensor:
+        """Step size used at step ``k`` (0-based)."""
+        if self.raw_decay is None:
+            return self.step_size
+        return self.step_size * torch.sigmoid(self.raw_decay) ** k
+
+    def clip_grad(self, grad: torch.Tensor) -> torch.Tensor:
+        """Scale each sample's gradient down to the learned norm threshold."""
+        if self.raw_clip is None:
+            return grad
+        norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12)  # (B,)
+        factor = (F.softplus(self.raw_clip) / norm).clamp(max=1.0)
+        return grad * factor.view(-1, *([1] * (grad.dim() - 1)))
+
+    def initial_state(self, y0: torch.Tensor) -> dict:
+        """Return the optimizer state at the start (holds at least ``y`` and ``k``)."""
+        return {"y": y0, "k": 0}
+
+    def step(self, state: dict, energy_fn: EnergyFn, create_graph: bool) -> dict:  # pragma: no cover - abstract
+        """Return the next state after one update."""
+        raise NotImplementedError
+
+    def forward(self, y0: torch.Tensor, energy_fn: EnergyFn, steps: int, create_graph: bool = False) -> list[torch.Tensor]:
+        """Run ``steps`` updates from ``y0`` and return ``[y0, y1, ..., y_steps]``."""
+        state = self.initial_state(y0)
+        iterates = [y0]
+        for _ in range(int(steps)):
+            state = self.step(state, energy_fn, create_graph)
+            if not create_graph:
+                state = {k: (v.detach() if torch.is_tensor(v) else v) for k, v in state.items()}
+            iterates.append(state["y"])
+        return iterates
+
+
+class UnrolledGD(UnrolledOptimizer):
+    """Plain gradient descent: ``y <- y - rate_k * clip(dE/dy)``."""
+
+    def step(self, state: dict, energy_fn: EnergyFn, create_graph: bool) -> dict:
+        _, grad = energy_grad(energy_fn, state["y"], create_graph)
+        y = state["y"] - self.rate(state["k"]) * self.clip_grad(grad)
+        return {"y": y, "k": state["k"] + 1}
+
+
+class UnrolledMomentum(UnrolledOptimizer):
+    """Heavy-ball momentum: ``v <- m v + clip(dE/dy)``, ``y <- y - rate_k v`` with learned m in (0, 1)."""
+
+    def __init__(self, step_size: float = 0.1, clip: float | None = 1.0, decay: float | None = 0.9, momentum: float = 0.5) -> None:
+        super().__init__(step_size, clip, decay)
+        self.raw_momentum = nn.Parameter(torch.logit(torch.tensor(momentum)))
+
+    @property
+    def momentum(self) -> torch.Tensor:
+        return torch.sigmoid(self.raw_momentum)
+
+    def initial_state(self, y0: torch.Tensor) -> dict:
+        return {"y": y0, "v": torch.zeros_like(y0), "k": 0}
+
+    def step(self, state: dict, energy_fn: EnergyFn, create_graph: bool) -> dict:
+        _, grad = energy_grad(energy_fn, state["y"], create_graph)
+        v = self.momentum * state["v"] + self.clip_grad(grad)
+        return {"y": state["y"] - self.rate(state["k"]) * v, "v": v, "k": state["k"] + 1}

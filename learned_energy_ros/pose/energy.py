@@ -1,0 +1,156 @@
+"""The learned pose energies (paper names): consistency, feasibility, temporal.
+
+All terms act on a canonical pose ``P`` (B, 17, 3) in person-size units (see
+``pose.canonical``), so the same gradients serve a person at 2 m and at 15 m.
+Networks use softplus only: the optimizer differentiates through their gradients.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from learned_energy_ros.core.skeleton import TRAINING_SKELETON, get_skeleton, joint_mapping
+from learned_energy_ros.pose.canonical import project_canonical
+
+__all__ = ["EnergyContext", "ConsistencyEnergy", "FeasibilityEnergy", "TemporalEnergy", "PoseEnergy", "SoftplusMLP", "pairwise_sq"]
+
+
+@dataclass
+class EnergyContext:
+    """Per-sample constants of one descent.
+
+    Attributes:
+        obs: (B, Jo, 2) observed canonical 2D (person-size units), 0 where masked.
+        mask: (B, Jo) float, 1 = observed.
+        scores: (B, Jo) detector scores (0 where masked).
+        scale: (B,) 2D person size (perspective strength of the canonical projection).
+        previous: (B, 17, 3) previous canonical pose of the track, or None.
+        temporal_weight: (B,) user weight of the temporal term (0 = no history).
+    """
+
+    obs: torch.Tensor
+    mask: torch.Tensor
+    scores: torch.Tensor
+    scale: torch.Tensor
+    previous: torch.Tensor | None = None
+    temporal_weight: torch.Tensor | None = None
+
+    def expand(self, k: int) -> "EnergyContext":
+        """Repeat every sample ``k`` times (for multi-hypothesis descents; sample-major order)."""
+        rep = lambda t: None if t is None else t.repeat_interleave(k, 0)  # noqa: E731
+        return EnergyContext(rep(self.obs), rep(self.mask), rep(self.scores), rep(self.scale), rep(self.previous), rep(self.temporal_weight))
+
+
+class SoftplusMLP(nn.Module):
+    """``in -> hidden (softplus) -> outputs (softplus)``, summed: a smooth, non-negative scalar per sample."""
+
+    def __init__(self, n_in: int, hidden: int, outputs: int) -> None:
+        super().__init__()
+        self.hidden = nn.Linear(n_in, hidden)
+        self.out = nn.Linear(hidden, outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.softplus(self.out(F.softplus(self.hidden(x)))).sum(-1)
+
+
+def pairwise_sq(points: torch.Tensor, iu: torch.Tensor) -> torch.Tensor:
+    """Squared distances (B, P) of the point pairs ``iu`` (2, P) of ``points`` (B, N, D)."""
+    diff = points[:, iu[0]] - points[:, iu[1]]
+    return (diff * diff).sum(-1)
+
+
+def _triu(n: int) -> torch.Tensor:
+    return torch.triu_indices(n, n, offset=1)
+
+
+class ConsistencyEnergy(nn.Module):
+    """How well the projected hypothesis explains the observed 2D.
+
+    A softplus MLP on the pairwise squared distances of concat(projected hypothesis, observed joints) — pairs
+    that involve a missing observation are zeroed and the MLP is told which joints are missing — plus a robust,
+    score-weighted reprojection term on the joints both layouts share (Cauchy kernel with a learned width, so a
+    confident outlier costs a bounded amount).
+
+    Args:
+        input_skeleton: 2D layout of the observations.
+        hidden, outputs: MLP sizes.
+    """
+
+    def __init__(self, input_skeleton: str = "coco17", hidden: int = 64, outputs: int = 8) -> None:
+        super().__init__()
+        n_pose, n_obs = len(get_skeleton(TRAINING_SKELETON)), len(get_skeleton(input_skeleton))
+        self.n_pose = n_pose
+        self.register_buffer("iu", _triu(n_pose + n_obs), persistent=False)
+        match = joint_mapping(TRAINING_SKELETON, input_skeleton)  # (Jo,) pose index of each observed joint
+        self.register_buffer("obs_idx", torch.as_tensor(np.flatnonzero(match >= 0)), persistent=False)
+        self.register_buffer("pose_idx", torch.as_tensor(match[match >= 0]), persistent=False)
+        self.mlp = SoftplusMLP(self.iu.shape[1] + 2 * n_obs, hidden, outputs)
+        n_match = int(self.obs_idx.numel())
+        self.raw_joint_weight = nn.Parameter(torch.zeros(n_match))  # softplus(0) = 0.69 per joint
+        self.raw_score_power = nn.Parameter(torch.tensor(0.5))
+        self.raw_width = nn.Parameter(torch.tensor(-1.5))  # Cauchy width ~0.2 person units
+
+    def forward(self, pose: torch.Tensor, ctx: EnergyContext) -> torch.Tensor:
+        proj = project_canonical(pose, ctx.scale)  # (B, 17, 2)
+        points = torch.cat([proj, ctx.obs * ctx.mask[..., None]], 1)  # (B, 17 + Jo, 2)
+        present = torch.cat([torch.ones_like(proj[..., 0]), ctx.mask], 1)  # (B, N)
+        pair_mask = present[:, self.iu[0]] * present[:, self.iu[1]]  # (B, P)
+        feats = torch.cat([pairwise_sq(points, self.iu) * pair_mask, ctx.mask, ctx.scores * ctx.mask], -1)
+        learned = self.mlp(feats)  # (B,)
+        r2 = ((proj[:, self.pose_idx] - ctx.obs[:, self.obs_idx]) ** 2).sum(-1)  # (B, M)
+        width2 = F.softplus(self.raw_width) ** 2
+        w = F.softplus(self.raw_joint_weight) * ctx.scores[:, self.obs_idx].clamp_min(1e-6) ** F.softplus(self.raw_score_power)
+        robust = (ctx.mask[:, self.obs_idx] * w * width2 * torch.log1p(r2 / width2)).sum(-1)
+        return learned + robust
+
+
+class FeasibilityEnergy(nn.Module):
+    """How human the 3D pose looks: softplus MLP on its pairwise squared distances / squared skeleton scale."""
+
+    def __init__(self, hidden: int = 64, outputs: int = 8) -> None:
+        super().__init__()
+        skel = get_skeleton(TRAINING_SKELETON)
+        self.register_buffer("iu", _triu(len(skel)), persistent=False)
+        self.register_buffer("bones", torch.as_tensor(skel.bone_indices.T.copy()), persistent=False)
+        self.mlp = SoftplusMLP(self.iu.shape[1], hidden, outputs)
+
+    def forward(self, pose: torch.Tensor) -> torch.Tensor:
+        scale2 = pairwise_sq(pose, self.bones).mean(-1, keepdim=True).clamp_min(1e-6)  # (B, 1) mean squared bone
+        return self.mlp(pairwise_sq(pose, self.iu) / scale2)
+
+
+class TemporalEnergy(nn.Module):
+    """``weight * |P - P_previous|^2`` in person-size units; zero without history."""
+
+    def __init__(self, weight: float = 1.0) -> None:
+        super().__init__()
+        self.raw_weight = nn.Parameter(torch.log(torch.expm1(torch.tensor(weight))))
+
+    def forward(self, pose: torch.Tensor, ctx: EnergyContext) -> torch.Tensor:
+        if ctx.previous is None or ctx.temporal_weight is None:
+            return pose.new_zeros(pose.shape[0])
+        prev = torch.nan_to_num(ctx.previous)
+        d2 = ((pose - prev) ** 2).sum((-1, -2))
+        return F.softplus(self.raw_weight) * ctx.temporal_weight * d2
+
+
+class PoseEnergy(nn.Module):
+    """Total energy: consistency + feasibility + temporal (each returned by ``terms``)."""
+
+    def __init__(self, input_skeleton: str = "coco17", hidden: int = 64, outputs: int = 8) -> None:
+        super().__init__()
+        self.consistency = ConsistencyEnergy(input_skeleton, hidden, outputs)
+        self.feasibility = FeasibilityEnergy(hidden, outputs)
+        self.temporal = TemporalEnergy()
+
+    def terms(self, pose: torch.Tensor, ctx: EnergyContext) -> dict[str, torch.Tensor]:
+        """Return each term (B,) for ``pose`` (B, 17, 3)."""
+        return {"consistency": self.consistency(pose, ctx), "feasibility": self.feasibility(pose),
+                "temporal": self.temporal(pose, ctx)}
+
+    def forward(self, pose: torch.Tensor, ctx: EnergyContext) -> torch.Tensor:
+        return sum(self.terms(pose, ctx).values())

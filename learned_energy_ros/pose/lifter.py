@@ -1,0 +1,195 @@
+"""Public pose-lifting API: ``load_lifter(...).lift(keypoints_px, scores, camera)`` -> metric 3D joints."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from learned_energy_ros.core.camera import Camera
+from learned_energy_ros.core.skeleton import TRAINING_SKELETON, Skeleton, SkeletonError, get_skeleton, joint_mapping
+from learned_energy_ros.pose.batch import PoseBatch
+from learned_energy_ros.pose.model import IGEPoseModel, build_model
+
+__all__ = ["LiftError", "LiftResult", "Lifter", "load_lifter", "default_checkpoint"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHECKPOINT = "lifter_ige.pt"
+MAX_STEPS = 64  # more steps than this is a caller bug, not a setting
+
+
+class LiftError(ValueError):
+    """Raised for unusable lifting inputs (NaN/inf, wrong shapes, unknown layout) or checkpoints."""
+
+
+@dataclass
+class LiftResult:
+    """Result of ``Lifter.lift`` for N people.
+
+    Attributes:
+        joints: (N, 17, 3) float32 meters in the camera optical frame (lowest-energy hypothesis).
+        skeleton: the output layout (``h36m17``).
+        energy: (N,) final energy of each returned pose (lower = more plausible).
+        trajectory: (S + 1, N, 17, 3) every iterate in meters, when requested.
+        hypotheses: (N, K, 17, 3) all hypotheses when K > 1.
+        hypothesis_energy: (N, K) their final energies when K > 1.
+    """
+
+    joints: np.ndarray
+    skeleton: Skeleton
+    energy: np.ndarray
+    trajectory: np.ndarray | None = None
+    hypotheses: np.ndarray | None = None
+    hypothesis_energy: np.ndarray | None = None
+
+
+def default_checkpoint() -> Path:
+    """Path of the checkpoint shipped inside the package."""
+    return Path(str(resources.files("learned_energy_ros") / "models" / DEFAULT_CHECKPOINT))
+
+
+def _device(device: str | torch.device) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class Lifter:
+    """A loaded IGE lifter.
+
+    Args:
+        model: the IGE model (weights loaded).
+        device: torch device it runs on.
+        metadata: training metadata from the checkpoint.
+    """
+
+    def __init__(self, model: IGEPoseModel, device: torch.device, metadata: dict | None = None) -> None:
+        self.model = model.to(device).eval()
+        self.device = device
+        self.metadata = metadata or {}
+        self.skeleton = get_skeleton(TRAINING_SKELETON)
+
+    @property
+    def config(self):
+        return self.model.config
+
+    @property
+    def num_steps(self) -> int:
+        return int(self.model.config.default_steps)
+
+    @property
+    def input_skeleton(self) -> str:
+        return self.model.config.input_skeleton
+
+    # ------------------------------------------------------------------ helpers
+    def _remap(self, values: torch.Tensor, scores: torch.Tensor, layout: str):
+        """Re-index (N, J, C) / (N, J) from ``layout`` to the trained layout by joint name (absent -> score 0)."""
+        if layout == self.input_skeleton:
+            return values, scores
+        m = torch.as_tensor(joint_mapping(layout, self.input_skeleton), device=values.device)
+        ok = (m >= 0).to(scores.dtype)
+        return values[:, m.clamp_min(0)] * ok[None, :, None], scores[:, m.clamp_min(0)] * ok
+
+    def _steps(self, steps) -> int:
+        steps = self.num_steps if steps is None else steps
+        if not isinstance(steps, (int, np.integer)) or not 0 <= steps <= MAX_STEPS:
+            raise LiftError(f"steps must be an int in [0, {MAX_STEPS}], got {steps!r}")
+        return int(steps)
+
+    def _check(self, keypoints_px, scores, input_skeleton: str):
+        try:
+            layout = get_skeleton(input_skeleton)
+        except SkeletonError as err:
+            raise LiftError(str(err)) from None
+        kp = np.asarray(keypoints_px, dtype=np.float64)
+        sc = np.asarray(scores, dtype=np.float64)
+        if kp.ndim != 3 or kp.shape[-1] != 2:
+            raise LiftError(f"keypoints_px must be (N, J, 2), got {kp.shape}")
+        if sc.shape != kp.shape[:2]:
+            raise LiftError(f"scores must be (N, J) = {kp.shape[:2]}, got {sc.shape}")
+        if kp.shape[1] != len(layout):
+            raise LiftError(f"layout {layout.name!r} has {len(layout)} joints, got {kp.shape[1]}")
+        if not np.all(np.isfinite(sc)):
+            raise LiftError("scores contain NaN or inf")
+        observed = sc > self.config.min_score
+        if not np.all(np.isfinite(kp[observed])):
+            raise LiftError("keypoints with score > min_score contain NaN or inf")
+        kp = np.where(observed[..., None], kp, 0.0)  # missing joints may be NaN: they are ignored
+        return kp, sc, layout.name
+
+    # ------------------------------------------------------------------ API
+    def predict(self, batch: PoseBatch, steps: int | None = None) -> torch.Tensor:
+        """Lift a ``PoseBatch`` to (B, 17, 3) meters (optical frame) at ``steps`` (default ``num_steps``)."""
+        batch = batch.to(self.device)
+        xy, sc = self._remap(batch.normalized, batch.scores, batch.input_skeleton)
+        with torch.no_grad():
+            return self.model(xy, sc, steps=self._steps(steps))
+
+    def lift(self, keypoints_px, scores, camera: Camera, input_skeleton: str = "coco17", previous=None,
+             steps: int | None = None, hypotheses: int = 1, temporal_weight: float | None = None,
+             return_trajectory: bool = False) -> LiftResult:
+        """Lift N people seen by ``camera`` to metric 3D.
+
+        Args:
+            keypoints_px: (N, J, 2) raw (distorted) pixels in layout ``input_skeleton``.
+            scores: (N, J) confidences; ``<= min_score`` = missing (those keypoints may be NaN).
+            camera: the camera the keypoints were detected in.
+            input_skeleton: layout name of the J joints (remapped by name to the trained layout).
+            previous: (N, 17, 3) previous estimate of each track (meters, optical frame), NaN rows = no history.
+            steps: unrolled descent steps (default ``num_steps``).
+            hypotheses: K descents from perturbed starts (K > 1 returns all with their energies).
+            temporal_weight: weight of the temporal energy when ``previous`` is given (default 1).
+            return_trajectory: also return every iterate.
+        Returns:
+            ``LiftResult``.
+        Raises:
+            LiftError: NaN/inf, wrong shapes, joint count vs layout, unknown layout, bad steps/hypotheses.
+        """
+        kp, sc, layout = self._check(keypoints_px, scores, input_skeleton)
+        steps = self._steps(steps)
+        if not isinstance(hypotheses, (int, np.integer)) or hypotheses < 1:
+            raise LiftError(f"hypotheses must be a positive int, got {hypotheses!r}")
+        N = kp.shape[0]
+        if N == 0:
+            return self._empty(steps, hypotheses, return_trajectory)
+        xy = camera.normalize(kp)  # (N, J, 2) undistorted normalized
+        t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=self.device)  # noqa: E731
+        xy, sc_t = self._remap(t(np.where(sc[..., None] > self.config.min_score, xy, 0.0)), t(sc), layout)
+        with torch.no_grad():
+            return self._lift(xy, sc_t, previous, steps, int(hypotheses), temporal_weight, return_trajectory)
+
+    def _lift(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory) -> LiftResult:
+        from learned_energy_ros.pose.lifter_ops import descend_hypotheses
+
+        return descend_hypotheses(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory)
+
+    def _empty(self, steps: int, K: int, return_trajectory: bool) -> LiftResult:
+        J = len(self.skeleton)
+        return LiftResult(
+            joints=np.zeros((0, J, 3), np.float32), skeleton=self.skeleton, energy=np.zeros(0, np.float32),
+            trajectory=np.zeros((steps + 1, 0, J, 3), np.float32) if return_trajectory else None,
+            hypotheses=np.zeros((0, K, J, 3), np.float32) if K > 1 else None,
+            hypothesis_energy=np.zeros((0, K), np.float32) if K > 1 else None,
+        )
+
+
+def load_lifter(checkpoint: str | Path = "default", device: str = "auto") -> Lifter:
+    """Load an IGE lifter checkpoint (``"default"`` = the one shipped in ``learned_energy_ros/models``).
+
+    Raises:
+        LiftError: missing file or a checkpoint that is not an IGE lifter.
+    """
+    path = default_checkpoint() if str(checkpoint) == "default" else Path(checkpoint)
+    if not path.is_file():
+        raise LiftError(f"lifter checkpoint not found: {path}")
+    dev = _device(device)
+    ck = torch.load(path, map_location=dev, weights_only=True)
+    if not isinstance(ck, dict) or "weights" not in ck or "model_args" not in ck:
+        raise LiftError(f"{path} is not a learned_energy_ros IGE lifter checkpoint")
+    model = build_model(ck["model_args"])
+    model.load_state_dict(ck["weights"])
+    return Lifter(model, dev, ck.get("metadata"))

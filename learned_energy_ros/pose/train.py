@@ -1,0 +1,161 @@
+"""``learned-energy-ros train-lifter``: train the IGE lifter (or its init-only ablation, or a baseline)."""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import torch
+import yaml
+
+from learned_energy_ros.core.virtual_camera import CameraRanges, DetectorNoise
+from learned_energy_ros.pose.dataset import PoseSampler, fixed_eval_set
+from learned_energy_ros.pose.model import IGEPoseModel
+from learned_energy_ros.pose.training import (TrainConfig, checkpoint_dict, descent_loss, init_loss, seed_everything,
+                                              timer, train_stage)
+
+log = logging.getLogger(__name__)
+
+IGE_METHODS = ("ige", "init-only")
+EVAL_STEPS = (0, 1, 2, 4, 8, 16)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="learned-energy-ros train-lifter", description=__doc__)
+    p.add_argument("--data", required=True, help="directory of training motion capture files (BVH)")
+    p.add_argument("--val", help="directory of validation motion capture files")
+    p.add_argument("--out", required=True, help="output directory (checkpoint + resolved config)")
+    p.add_argument("--config", help="YAML with TrainConfig fields (nested 'lifter:' for the model)")
+    p.add_argument("--method", default=None, help="ige | init-only | a baseline name")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
+    p.add_argument("--init-iters", type=int, default=None)
+    p.add_argument("--energy-iters", type=int, default=None)
+    return p
+
+
+def resolve_config(args) -> TrainConfig:
+    """Merge the YAML config and command-line overrides."""
+    data = yaml.safe_load(Path(args.config).read_text()) if args.config else {}
+    cfg = TrainConfig.from_dict(data or {})
+    for name, value in (("method", args.method), ("seed", args.seed), ("init_iters", args.init_iters),
+                        ("energy_iters", args.energy_iters)):
+        if value is not None:
+            setattr(cfg, name, value)
+    return cfg
+
+
+def _device(name: str) -> torch.device:
+    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name))
+
+
+def evaluate_steps(model: IGEPoseModel, batch, steps=EVAL_STEPS) -> dict:
+    """Pose metrics of ``model`` on ``batch`` at each step count."""
+    from learned_energy_ros.core.metrics import pose_metrics
+
+    out = {}
+    model.eval()
+    for s in steps:
+        with torch.no_grad():
+            pred = model(batch.normalized, batch.scores, steps=s)
+        out[s] = pose_metrics(pred, batch.joints_cam)
+    return out
+
+
+def _load_clips(path):
+    from learned_energy_ros.data.mocap import load_mocap_dir
+
+    return load_mocap_dir(path, progress=True)
+
+
+def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = False) -> dict:
+    """Train per ``cfg``; write ``<out>/lifter.pt`` and ``<out>/config.yaml``; return the metadata."""
+    torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    device = _device(cfg.device)
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.method == "init-only":
+        cfg.lifter.default_steps = 0
+    model = IGEPoseModel(cfg.lifter).to(device)
+    state = {"stage": "init", "iter": 0, "seconds": {"init": 0.0, "energy": 0.0}}
+    last = out / "last.pt"
+    init_opt = torch.optim.Adam(model.init_net.parameters(), lr=cfg.lr_init)
+    energy_opt = _energy_optimizer(model, cfg)
+    if resume and last.exists():
+        ck = torch.load(last, map_location=device, weights_only=True)
+        model.load_state_dict(ck["weights"])
+        init_opt.load_state_dict(ck["optimizer"]["init"])
+        energy_opt.load_state_dict(ck["optimizer"]["energy"])
+        state = ck["metadata"]["progress"]
+        log.info("resuming at stage %s iteration %d", state["stage"], state["iter"])
+    sampler = PoseSampler(train_clips, CameraRanges.broad(), DetectorNoise.training(), cfg.lifter.input_skeleton,
+                          seed=cfg.seed + 7919 * state["iter"], target_fps=cfg.target_fps)
+
+    def save_last(it: int, stage: str) -> None:
+        state.update(stage=stage, iter=it)
+        ck = checkpoint_dict(model, cfg, {"progress": state}, {"init": init_opt, "energy": energy_opt})
+        torch.save(ck, last)
+
+    init_total = cfg.init_iters + (cfg.init_only_extra_iters if cfg.method == "init-only" else 0)
+    if state["stage"] == "init":
+        t0 = timer()
+        train_stage(model, sampler, init_opt, init_total, lambda b, it: init_loss(model, b, cfg), "init net",
+                    cfg.batch_size, start=state["iter"], on_checkpoint=lambda it: save_last(it, "init"), device=device)
+        state["seconds"]["init"] += timer() - t0
+        save_last(0, "energy")
+    if cfg.method == "ige" and state["stage"] == "energy":
+        model.init_net.requires_grad_(cfg.init_lr_in_energy_stage > 0)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        lo, hi = cfg.train_steps
+
+        def loss_fn(batch, it):
+            steps = int(torch.randint(lo, hi + 1, (1,), generator=gen))
+            return descent_loss(model, batch, steps)
+
+        t0 = timer()
+        train_stage(model, sampler, energy_opt, cfg.energy_iters, loss_fn, "energy", cfg.batch_size,
+                    start=state["iter"], on_checkpoint=lambda it: save_last(it, "energy"), device=device)
+        state["seconds"]["energy"] += timer() - t0
+    return _finish(model, cfg, val_clips, out, state)
+
+
+def _energy_optimizer(model: IGEPoseModel, cfg: TrainConfig) -> torch.optim.Optimizer:
+    groups = [{"params": list(model.energy.parameters()) + list(model.optimizer.parameters()), "lr": cfg.lr_energy}]
+    if cfg.init_lr_in_energy_stage > 0:
+        groups.append({"params": list(model.init_net.parameters()), "lr": cfg.init_lr_in_energy_stage})
+    return torch.optim.Adam(groups)
+
+
+def _finish(model: IGEPoseModel, cfg: TrainConfig, val_clips, out: Path, state: dict) -> dict:
+    meta = {"progress": dict(state, stage="done"), "train_seconds": sum(state["seconds"].values()),
+            "step_size": float(model.optimizer.step_size), "torch": str(torch.__version__)}
+    if val_clips:
+        batch = fixed_eval_set(val_clips, cfg.val_samples, CameraRanges.broad(), DetectorNoise(sigma_px=2.0),
+                               seed=cfg.seed + 1, input_skeleton=cfg.lifter.input_skeleton).to(next(model.parameters()).device)
+        meta["val_2px"] = {str(k): v for k, v in evaluate_steps(model, batch).items()}
+        for k, v in meta["val_2px"].items():
+            log.info("val (2 px) steps=%s: %s", k, {n: round(x, 2) for n, x in v.items()})
+    model.cpu()
+    torch.save(checkpoint_dict(model, cfg, meta), out / "lifter.pt")
+    (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    log.info("wrote %s", out / "lifter.pt")
+    return meta
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``learned-energy-ros train-lifter``."""
+    args = _parser().parse_args(argv)
+    cfg = resolve_config(args)
+    out = Path(args.out)
+    train_clips = _load_clips(args.data)
+    val_clips = _load_clips(args.val) if args.val else []
+    if cfg.method not in IGE_METHODS:
+        try:
+            from learned_energy_ros.pose.baselines import train_baseline
+        except ImportError as err:
+            raise SystemExit(f"method {cfg.method!r} needs learned_energy_ros.pose.baselines.train_baseline: {err}")
+        train_baseline(cfg.method, train_clips, val_clips, cfg.to_dict(), out)
+        return 0
+    meta = run(cfg, train_clips, val_clips, out, resume=args.resume)
+    print(f"trained {cfg.method} in {meta['train_seconds']:.0f} s -> {out / 'lifter.pt'}")
+    return 0
