@@ -197,7 +197,7 @@ class PosePipeline:
         changed = self._note_camera(frame.camera)
         self.last_stamp = frame.stamp
         track_ids, vanished = self.tracker.update(frame.stamp, normalized, scores > 0, ids)
-        skeleton_out = get_skeleton(getattr(self.lifter, "output_skeleton", "h36m17"))
+        skeleton_out = get_skeleton(getattr(self.lifter, "skeleton", "h36m17"))
         result = FrameResult(
             frame.stamp, frame.camera, skeleton_out, track_ids[:0], np.zeros((0, len(skeleton_out), 3)), np.zeros(0),
             np.zeros((0, len(skeleton_out))), keypoints[:0], scores[:0], vanished, [], int((~enough).sum()), changed,

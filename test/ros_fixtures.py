@@ -1,0 +1,146 @@
+"""Helpers for the pose_lifter integration tests: a lifter checkpoint, a moving person, a driver node.
+
+Not a test module (no ``test_`` prefix); imported by ``test_ros_pose_lifter_node.py``.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from learned_energy_ros.core.camera import Camera
+from learned_energy_ros.core.skeleton import MOCAP_SKELETON, remap_joints
+
+CAM_A = Camera.pinhole(500.0, 500.0, 319.5, 239.5, 640, 480, "camera_optical_frame")
+CAM_B = Camera(np.array([[350.0, 0, 402.0], [0, 352.0, 297.0], [0, 0, 1]]), [-0.25, 0.07, 0.0005, -0.0004, -0.01],
+               "plumb_bob", 800, 600, "camera_optical_frame")
+
+
+def lifter_checkpoint(tmp_dir) -> tuple[str, bool]:
+    """Return ``(checkpoint, trained)``: the shipped one, else an untrained one written to ``tmp_dir``.
+
+    The untrained model still exercises every code path the node has (and camera
+    swaps give identical normalized inputs), but accuracy claims need the trained one.
+    """
+    from learned_energy_ros.pose.lifter import default_checkpoint
+    if default_checkpoint().is_file():
+        return "default", True
+    import torch
+    from learned_energy_ros.pose.model import LifterConfig, build_model
+    torch.manual_seed(0)
+    model = build_model({"config": LifterConfig().to_dict()})
+    path = str(tmp_dir / "untrained_lifter.pt")
+    torch.save({"weights": model.state_dict(), "model_args": model.model_args(), "metadata": {"untrained": True}}, path)
+    return path, False
+
+
+def moving_person(num_frames: int, seed: int = 0, depth: float = 4.0, speed: float = 0.6, fps: float = 15.0):
+    """A rigid person walking sideways and turning, in the optical frame.
+
+    Returns:
+        ``(h36m (T, 17, 3), coco (T, 17, 3))`` meters, optical frame.
+    """
+    from learned_energy_ros.pose.synthetic import random_poses
+    pose = random_poses(1, np.random.default_rng(seed), scale_range=(1.0, 1.0))[0].astype(np.float64)  # (27, 3) world
+    pose -= pose[0] * [1, 1, 0]  # pelvis above the origin
+    frames_h36m, frames_coco = [], []
+    for t in range(num_frames):
+        yaw = 0.3 * np.sin(t / fps)
+        rot = np.array([[np.cos(yaw), -np.sin(yaw), 0], [np.sin(yaw), np.cos(yaw), 0], [0, 0, 1]])
+        world = pose @ rot.T + [-0.8 + speed * t / fps, 0, 0]
+        cam = np.stack([world[:, 0], -(world[:, 2] - 1.0), world[:, 1] + depth], -1)  # z up -> optical
+        frames_h36m.append(remap_joints(cam, np.ones(27), MOCAP_SKELETON, "h36m17")[0])
+        frames_coco.append(remap_joints(cam, np.ones(27), MOCAP_SKELETON, "coco17")[0])
+    return np.stack(frames_h36m), np.stack(frames_coco)
+
+
+class Driver:
+    """A plain node in its own context that feeds the pose_lifter and records its outputs."""
+
+    def __init__(self, prefix: str = "/t"):
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+        from visualization_msgs.msg import MarkerArray
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("test_driver", context=self.context)
+        reliable = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
+        self.pub_info = self.node.create_publisher(CameraInfo, f"{prefix}/camera_info", reliable)
+        self.pub_kp = self.node.create_publisher(PointCloud2, f"{prefix}/keypoints", reliable)
+        self.pub_image = self.node.create_publisher(Image, f"{prefix}/image", reliable)
+        self.joints, self.markers, self.overlays = {}, [], {}
+        self.lock = threading.Lock()
+        self.node.create_subscription(PointCloud2, "/pose_lifter/joints", self._on_joints, reliable)
+        self.node.create_subscription(MarkerArray, "/pose_lifter/skeletons", self._on_markers, reliable)
+        self.node.create_subscription(Image, "/pose_lifter/overlay", self._on_overlay, reliable)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self._spin, daemon=True)
+        self.thread.start()
+
+    def _spin(self):
+        while self.context.ok():
+            try:
+                self.executor.spin_once(timeout_sec=0.05)
+            except Exception:  # noqa: BLE001 (shutdown race at the end of the module)
+                return
+
+    @staticmethod
+    def _ns(msg) -> int:
+        return msg.header.stamp.sec * 10**9 + msg.header.stamp.nanosec
+
+    def _on_joints(self, msg):
+        with self.lock:
+            self.joints[self._ns(msg)] = msg
+
+    def _on_markers(self, msg):
+        with self.lock:
+            self.markers.append(msg)
+
+    def _on_overlay(self, msg):
+        with self.lock:
+            self.overlays[self._ns(msg)] = msg
+
+    def wait_connected(self, timeout: float = 10.0) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.pub_kp.get_subscription_count() and self.pub_info.get_subscription_count() \
+                    and self.node.count_publishers("/pose_lifter/joints"):
+                time.sleep(0.3)
+                return
+            time.sleep(0.05)
+        raise TimeoutError("pose_lifter did not connect")
+
+    def send(self, stamp: float, camera, cloud, image=None, wait: float = 5.0):
+        """Publish one frame (camera_info, optional image, keypoints) and wait for its ~/joints (or None)."""
+        from std_msgs.msg import Header
+        from learned_energy_ros.ros.conversions import camera_to_camera_info, sec_to_stamp
+        header = Header(stamp=sec_to_stamp(stamp), frame_id=getattr(camera, "frame_id", "camera_optical_frame"))
+        cloud.header = header
+        if image is not None:
+            image.header = header
+            self.pub_image.publish(image)
+            time.sleep(0.02)
+        if camera is not None:
+            info = camera_to_camera_info(camera, header) if hasattr(camera, "K") else camera
+            info.header = header
+            self.pub_info.publish(info)
+        self.pub_kp.publish(cloud)
+        key = header.stamp.sec * 10**9 + header.stamp.nanosec
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            with self.lock:
+                if key in self.joints:
+                    return self.joints[key]
+            time.sleep(0.005)
+        return None
+
+    def close(self) -> None:
+        import rclpy
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
+        self.thread.join(timeout=2)
