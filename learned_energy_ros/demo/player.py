@@ -88,26 +88,30 @@ class DemoPlayer(Node):
         self.marker_arrays = 0
 
     # ------------------------------------------------------------------ sending
-    def publish_frame(self, stamp_s: float, camera, keypoints, scores, image=None, frame_id: str = "") -> int:
-        """Publish one frame (CameraInfo, keypoint cloud, optional image) with a shared stamp.
+    def publish_image(self, stamp_s: float, camera, image) -> int:
+        """Publish the (H, W, 3) uint8 RGB camera image of a frame; return its stamp in ns."""
+        header = Header(stamp=sec_to_stamp(stamp_s), frame_id=camera.frame_id)
+        self._send(self._image_pub, self.topics.image, rgb_to_image(image, header, self.encoding))
+        return _stamp_ns(header.stamp)
+
+    def publish_detections(self, stamp_s: float, camera, keypoints, scores) -> int:
+        """Publish CameraInfo and the keypoint cloud of a frame with a shared stamp.
 
         Args:
-            stamp_s: capture time in seconds.
+            stamp_s: capture time in seconds (the image's stamp).
             camera: the ``Camera`` in use.
             keypoints: (N, J, 2) raw pixels; scores: (N, J).
-            image: optional (H, W, 3) uint8 RGB camera image.
         Returns:
             The stamp in nanoseconds (the key of the answers).
         """
-        header = Header(stamp=sec_to_stamp(stamp_s), frame_id=frame_id or camera.frame_id)
-        msgs = [(self._info_pub, self.topics.camera_info, camera_to_camera_info(camera, header))]
-        if image is not None:
-            msgs.append((self._image_pub, self.topics.image, rgb_to_image(image, header, self.encoding)))
-        msgs.append((self._kp_pub, self.topics.keypoints, keypoints_to_cloud(header, keypoints, scores)))
-        for pub, topic, msg in msgs:
-            pub.publish(msg)
-            self._record(topic, msg)
+        header = Header(stamp=sec_to_stamp(stamp_s), frame_id=camera.frame_id)
+        self._send(self._info_pub, self.topics.camera_info, camera_to_camera_info(camera, header))
+        self._send(self._kp_pub, self.topics.keypoints, keypoints_to_cloud(header, keypoints, scores))
         return _stamp_ns(header.stamp)
+
+    def _send(self, pub, topic: str, msg) -> None:
+        pub.publish(msg)
+        self._record(topic, msg)
 
     # ------------------------------------------------------------------ receiving
     def _on_joints(self, msg: PointCloud2) -> None:
@@ -131,12 +135,14 @@ class DemoPlayer(Node):
         when = _stamp_ns(stamp) if stamp is not None else time.time_ns()
         self.bag.write(topic, _type_name(msg), when, serialize_message(msg))
 
-    def wait_for(self, executor, stamp_ns: int, timeout: float, want_overlay: bool = False) -> bool:
-        """Spin ``executor`` until the joints (and overlay) of ``stamp_ns`` arrived or ``timeout`` s passed."""
+    def wait_for(self, executor, stamp_ns: int, timeout: float, overlay_timeout: float = 0.0) -> bool:
+        """Spin ``executor`` until the joints of ``stamp_ns`` arrived (then up to ``overlay_timeout`` s
+        more for its overlay) or ``timeout`` s passed. Returns whether the joints arrived."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if stamp_ns in self.joints and (not want_overlay or stamp_ns in self.overlays):
-                return True
+        while stamp_ns not in self.joints and time.monotonic() < deadline:
+            executor.spin_once(timeout_sec=0.01)
+        deadline = time.monotonic() + overlay_timeout
+        while stamp_ns not in self.overlays and time.monotonic() < deadline:
             executor.spin_once(timeout_sec=0.01)
         return stamp_ns in self.joints
 
