@@ -15,6 +15,8 @@ log = logging.getLogger(__name__)
 
 #: Connected components with fewer faces are scan slivers (zero volume) and are dropped.
 MIN_COMPONENT_FACES = 100
+#: ... and are smaller than this fraction of the object's bounding-box diagonal (or open).
+SLIVER_SIZE = 0.05
 #: Textures are downsampled to this size: renders are <= 128 px, 4096^2 would only cost memory.
 TEXTURE_SIZE = 512
 MESH_SUFFIXES = (".obj", ".ply", ".off", ".stl", ".glb")
@@ -55,8 +57,14 @@ def find_meshes(root: str | Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.suffix.lower() in MESH_SUFFIXES and p.is_file())
 
 
+def _is_sliver(part: trimesh.Trimesh, diag: float) -> bool:
+    """A scan sliver: few faces and either open or tiny next to the whole object."""
+    small = float(np.linalg.norm(part.extents)) < SLIVER_SIZE * diag
+    return len(part.faces) < MIN_COMPONENT_FACES and (small or not part.is_watertight)
+
+
 def clean_solid(mesh: trimesh.Trimesh, name: str = "mesh") -> trimesh.Trimesh:
-    """Merge vertices, drop sliver components and require a closed surface.
+    """Merge vertices, drop sliver components (< 100 faces and tiny or open) and require a closed surface.
 
     Args:
         mesh: any triangle mesh.
@@ -70,7 +78,8 @@ def clean_solid(mesh: trimesh.Trimesh, name: str = "mesh") -> trimesh.Trimesh:
     """
     solid = trimesh.Trimesh(np.asarray(mesh.vertices), np.asarray(mesh.faces), process=True)
     parts = solid.split(only_watertight=False)
-    keep = [p for p in parts if len(p.faces) >= MIN_COMPONENT_FACES] or list(parts)
+    diag = float(np.linalg.norm(solid.extents))
+    keep = [p for p in parts if not _is_sliver(p, diag)] or list(parts)
     if len(keep) < len(parts):
         log.debug("%s: dropped %d sliver components", name, len(parts) - len(keep))
     solid = trimesh.util.concatenate(keep) if len(keep) > 1 else keep[0]
