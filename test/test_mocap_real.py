@@ -29,10 +29,10 @@ def sample(root):
 
 
 def test_val_split_loads(root):
-    clips = load_mocap_dir(root / "val", fps=30.0, progress=False)
+    clips = load_mocap_dir(root / "val", fps=None, progress=False)
     assert len(clips) == 20 and {c.subject for c in clips} == {"06", "10"}
-    frames = sum(c.num_frames for c in clips)
-    assert abs(frames - 11959 / 4) < 30  # 11959 motion frames at 120 fps, +1 per clip for the end point
+    assert {c.fps for c in clips} == {120.0}
+    assert sum(c.num_frames for c in clips) == 11959  # the README's motion frames (frame 0 of each clip dropped)
     for clip in clips:
         assert clip.joints.dtype == np.float32 and np.isfinite(clip.joints).all()
 

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 #: File suffixes that hold one clip each (ASF files are skeletons used by their AMC clips).
 MOCAP_SUFFIXES = (".bvh", ".amc")
 #: Bump when the conversion changes, so stale caches are not reused.
-CACHE_VERSION = 2
+CACHE_VERSION = 4
 #: Root translations closer than this to the origin (file units) are capture dropouts.
 DROPOUT_EPS = 1e-6
 
@@ -96,8 +96,15 @@ def _usable_frames(motion: Motion, convention: str, path: Path) -> np.ndarray:
     return frames
 
 
+def source_rate(frame_time: float) -> float:
+    """Return the file's frame rate, snapped to a whole number within 0.1% (".0083333" s is 120 fps)."""
+    rate = 1.0 / frame_time
+    return float(round(rate)) if abs(rate - round(rate)) < 1e-3 * rate else rate
+
+
 def _resample_plan(frames: np.ndarray, frame_time: float, fps: float | None):
     """Return (target times (T,), needed source frames (K,), left index (T,), right index (T,), weight (T,))."""
+    frame_time = 1.0 / source_rate(frame_time)
     times = frames * frame_time
     if fps is None:
         idx = np.arange(frames.size)
@@ -106,7 +113,7 @@ def _resample_plan(frames: np.ndarray, frame_time: float, fps: float | None):
     right = np.clip(np.searchsorted(times, target, side="left"), 0, frames.size - 1)
     left = np.clip(right - 1, 0, frames.size - 1)
     span = times[right] - times[left]
-    weight = np.where(span > 0, (target - times[left]) / np.where(span > 0, span, 1.0), 0.0)
+    weight = np.clip(np.where(span > 0, (target - times[left]) / np.where(span > 0, span, 1.0), 0.0), 0.0, 1.0)
     needed, inverse = np.unique(np.concatenate([left, right]), return_inverse=True)
     return target, frames[needed], inverse[: target.size], inverse[target.size:], weight
 
@@ -141,7 +148,7 @@ def load_clip(path, fps: float | None = 30.0, units: str | float | None = None, 
     stem = path.stem
     subject = stem.split("_")[0] if "_" in stem else path.parent.name
     source = os.path.relpath(path, root) if root is not None else path.name
-    out_fps = float(fps) if fps is not None else 1.0 / motion.frame_time
+    out_fps = float(fps) if fps is not None else source_rate(motion.frame_time)
     return MocapClip(stem, subject, Path(source).as_posix(), out_fps, joints.astype(np.float32))
 
 
@@ -179,7 +186,7 @@ def _load_cached(path: Path, root: Path, fps, units) -> MocapClip:
     return clip
 
 
-def load_mocap_dir(root, fps: float = 30.0, cache: bool = True, progress: bool = True, units=None) -> list[MocapClip]:
+def load_mocap_dir(root, fps: float | None = 30.0, cache: bool = True, progress: bool = True, units=None) -> list[MocapClip]:
     """Load every ``.bvh`` / ``.amc`` clip under ``root`` (recursively, sorted by path).
 
     Files that are not motion capture (README, CSV, ...) are skipped; files that fail to
@@ -187,7 +194,7 @@ def load_mocap_dir(root, fps: float = 30.0, cache: bool = True, progress: bool =
 
     Args:
         root: folder to scan (e.g. ``shared_data("cmu_mocap") / "train"``).
-        fps: output frame rate.
+        fps: output frame rate (None keeps each file's rate).
         cache: reuse / write one ``.npz`` per file under ``cache_dir()/mocap``.
         progress: show a tqdm progress bar.
         units: forwarded to :func:`load_clip` (None = automatic).
