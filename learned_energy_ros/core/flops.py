@@ -26,6 +26,24 @@ def count_params(*modules: torch.nn.Module) -> int:
     return int(sum(seen.values()))
 
 
+class _GlobalOnly:
+    """Stand-in for FlopCounterMode's module tracker: attribute every FLOP to "Global".
+
+    The tracker's backward hooks fail inside ``torch.autograd.grad`` on leaf
+    tensors (the inner gradients of unrolled optimizers); the per-module
+    breakdown is not needed, the operator counting is unchanged.
+    """
+
+    parents = {"Global"}
+    is_bw = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        return False
+
+
 def count_flops(fn: Callable[[], object]) -> int:
     """Run ``fn()`` once under ``FlopCounterMode`` and return the FLOPs it dispatched.
 
@@ -36,6 +54,7 @@ def count_flops(fn: Callable[[], object]) -> int:
         total floating-point operations counted (a multiply-add counts as 2).
     """
     counter = FlopCounterMode(display=False)
+    counter.mod_tracker = _GlobalOnly()
     with counter:
         fn()
     return int(counter.get_total_flops())

@@ -1,0 +1,181 @@
+"""``learned-energy-ros eval-lifter``: IGE at several step counts and every baseline on one seeded protocol.
+
+All methods see the same ``PoseBatch`` (``fixed_eval_set``: frames spread evenly
+over the clips, one seeded virtual camera and detector noise per sample) and are
+scored with the same metrics on absolute camera-frame joints.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from learned_energy_ros.core.flops import count_params, flops_per_sample
+from learned_energy_ros.core.metrics import pose_metrics
+
+log = logging.getLogger(__name__)
+
+IGE_STEPS = (0, 1, 2, 4, 8, 16)
+PROTOCOLS = ("standard", "unseen-camera", "narrow")
+CONDITIONS = ("clean", "missing", "outliers", "noisy")
+_CHUNK = 256  # samples per forward call (bounds memory of the fitting baselines)
+_FLOP_SAMPLES = 4  # samples measured under the flop counter
+
+
+@dataclass
+class Method:
+    """One row of the table: a name, a batch -> (B, 17, 3) function and the modules holding its parameters."""
+
+    name: str
+    predict: Callable
+    modules: list = field(default_factory=list)
+    steps: int | None = None
+
+
+def protocol_inputs(protocol: str, condition: str, noise_px: float):
+    """Return (CameraRanges, DetectorNoise) of a protocol and 2D condition."""
+    from learned_energy_ros.core.virtual_camera import CameraRanges, DetectorNoise
+
+    ranges = {"standard": CameraRanges.broad, "unseen-camera": CameraRanges.unseen, "narrow": CameraRanges.narrow}
+    if protocol not in ranges or condition not in CONDITIONS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS} and condition one of {CONDITIONS}")
+    noise = {
+        "clean": DetectorNoise(sigma_px=noise_px),
+        "missing": DetectorNoise(sigma_px=noise_px, limb_dropout_prob=1.0),
+        "outliers": DetectorNoise(sigma_px=noise_px, outlier_prob=0.1),
+        "noisy": DetectorNoise(sigma_px=max(8.0, 4 * noise_px)),
+    }[condition]
+    return ranges[protocol](), noise
+
+
+def _predict_chunked(method: Method, batch) -> torch.Tensor:
+    parts = [method.predict(batch.index(torch.arange(i, min(i + _CHUNK, len(batch)))))
+             for i in range(0, len(batch), _CHUNK)]
+    return torch.cat(parts).detach().cpu()
+
+
+def evaluate_methods(methods: list[Method], batch) -> list[dict]:
+    """Score every method on ``batch``.
+
+    Returns:
+        rows with ``method``, ``params``, ``flops`` (per person), ``ms_per_person`` and the ``pose_metrics`` keys.
+    """
+    rows = []
+    small = batch.index(torch.arange(min(_FLOP_SAMPLES, len(batch))))
+    for m in methods:
+        start = time.perf_counter()
+        pred = _predict_chunked(m, batch)
+        wall = time.perf_counter() - start
+        row = {"method": m.name, "steps": m.steps, "params": count_params(*m.modules),
+               "flops": flops_per_sample(m.predict, small), "ms_per_person": 1000 * wall / len(batch)}
+        row.update(pose_metrics(pred, batch.joints_cam.cpu()))
+        log.info("%s: MPJPE %.1f mm", m.name, row["mpjpe"])
+        rows.append(row)
+    return rows
+
+
+def ige_methods(checkpoint: str, device: str, steps=IGE_STEPS, label: str = "ige") -> tuple[list[Method], object]:
+    """Return IGE rows at each step count (only step 0 for an ``init-only`` checkpoint) and the lifter."""
+    from learned_energy_ros.pose.lifter import load_lifter
+
+    lifter = load_lifter(checkpoint, device)
+    if lifter.metadata.get("method") == "init-only":
+        steps, label = (0,), "init-only"
+    rows = [Method(f"{label}-{s}step", (lambda b, s=s: lifter.predict(b, steps=s)), [lifter.model], s) for s in steps]
+    return rows, lifter
+
+
+def baseline_methods(specs: list[str], device: str, lifter=None) -> list[Method]:
+    """Resolve ``--baselines`` items: checkpoint files, folders of them, or shipped names."""
+    from learned_energy_ros.pose.baselines import load_baseline, models_dir
+
+    names: list[str] = []
+    for spec in specs:
+        path = Path(spec)
+        if spec == "shipped":
+            path = models_dir()
+        if path.is_dir():
+            names += [str(p) for p in sorted(path.glob("martinez_*.pt")) + sorted(path.glob("gan_prior.pt"))]
+            names.append("reprojection")
+        else:
+            names.append(spec)
+    out = []
+    for name in dict.fromkeys(names):
+        model = load_baseline(name, device, lifter=lifter)
+        modules = list(getattr(model, "modules", ())) if name == "reprojection" else [model]
+        label = model.method if name != "reprojection" else f"reprojection({model.init_name})"
+        out.append(Method(label, model.predict, modules))
+    return out
+
+
+def format_table(rows: list[dict]) -> str:
+    """Render rows as a fixed-width text table."""
+    head = f"{'method':<28}{'params':>10}{'FLOPs/pers':>12}{'ms/pers':>9}{'MPJPE':>8}{'P-MPJPE':>9}{'N-MPJPE':>9}{'abs':>8}{'depth%':>8}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['method']:<28}{r['params']:>10,}{r['flops']:>12.3g}{r['ms_per_person']:>9.2f}{r['mpjpe']:>8.1f}"
+                     f"{r['p_mpjpe']:>9.1f}{r['n_mpjpe']:>9.1f}{r['abs_error']:>8.1f}{r['root_depth_pct']:>8.1f}")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="learned-energy-ros eval-lifter", description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, help="directory of raw motion capture files (BVH / ASF+AMC)")
+    p.add_argument("--checkpoint", action="append", default=None,
+                   help="IGE checkpoint ('default', a path, or LABEL=PATH; repeatable; 'none' to skip)")
+    p.add_argument("--baselines", nargs="*", default=["shipped"],
+                   help="checkpoint files, folders of them, names (martinez-norm-256x1, gan-prior, reprojection) or 'shipped'")
+    p.add_argument("--protocol", default="standard", choices=PROTOCOLS)
+    p.add_argument("--condition", default="clean", choices=CONDITIONS)
+    p.add_argument("--noise", type=float, default=2.0, help="2D Gaussian noise std in pixels")
+    p.add_argument("--samples", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", default=",".join(map(str, IGE_STEPS)), help="IGE step counts, comma separated")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--json", help="write the results to this JSON file")
+    return p
+
+
+def run(args, clips) -> dict:
+    """Evaluate with parsed ``args`` on ``clips`` and return the JSON-able result."""
+    from learned_energy_ros.pose.dataset import fixed_eval_set
+
+    ranges, noise = protocol_inputs(args.protocol, args.condition, args.noise)
+    batch = fixed_eval_set(clips, args.samples, ranges, noise, seed=args.seed)
+    steps = tuple(int(s) for s in args.steps.split(",") if s.strip())
+    methods, lifter = [], None
+    for spec in args.checkpoint or ["default"]:
+        if spec == "none":
+            continue
+        label, _, path = spec.rpartition("=")
+        rows, loaded = ige_methods(path, args.device, steps, label or "ige")
+        methods += rows
+        lifter = lifter or loaded
+    methods += baseline_methods(args.baselines, args.device, lifter)
+    rows = evaluate_methods(methods, batch)
+    return {"data": Path(args.data).name, "protocol": args.protocol, "condition": args.condition,
+            "noise_px": args.noise, "samples": len(batch), "seed": args.seed, "rows": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``learned-energy-ros eval-lifter``."""
+    from learned_energy_ros.data.mocap import load_mocap_dir
+
+    args = _parser().parse_args(argv)
+    torch.set_num_threads(max(1, args.threads))
+    clips = load_mocap_dir(args.data)
+    result = run(args, clips)
+    print(f"protocol={result['protocol']} condition={result['condition']} noise={result['noise_px']} px "
+          f"samples={result['samples']} seed={result['seed']} data={args.data}")
+    print(format_table(result["rows"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.json}")
+    return 0
