@@ -167,12 +167,16 @@ def _sample_distortion(rng, r: CameraRanges, model: str) -> np.ndarray:
     return np.array([k1, k2, p1, p2, 0.0, _uniform(rng, r.rational_k4), 0.0, 0.0])
 
 
+def _cross(a, b) -> np.ndarray:  # np.cross is slow for single 3-vectors
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+
+
 def _look_at(eye: np.ndarray, target: np.ndarray, roll: float) -> np.ndarray:
     forward = target - eye
     forward /= np.linalg.norm(forward)
-    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right = np.array([forward[1], -forward[0], 0.0])  # forward x world up
     right /= max(np.linalg.norm(right), 1e-9)
-    down = np.cross(forward, right)
+    down = _cross(forward, right)
     R = np.stack([right, down, forward])  # rows: optical axes in world coordinates
     c, s = math.cos(roll), math.sin(roll)
     return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]]) @ R

@@ -1,0 +1,155 @@
+"""IGE pose core: canonical inputs, energies, unrolled optimizer, outer gradients, lifter input checks (no shipped data)."""
+import numpy as np
+import pytest
+import torch
+
+from learned_energy_ros.core.camera import Camera
+from learned_energy_ros.core.unrolled import UnrolledGD, UnrolledMomentum
+from learned_energy_ros.core.virtual_camera import DetectorNoise
+from learned_energy_ros.pose.canonical import canonicalize, project_canonical, to_camera, to_canonical
+from learned_energy_ros.pose.dataset import PoseSampler
+from learned_energy_ros.pose.lifter import LiftError, Lifter
+from learned_energy_ros.pose.model import IGEPoseModel, LifterConfig
+from learned_energy_ros.pose.synthetic import synthetic_clips
+from learned_energy_ros.pose.training import TrainConfig, descent_loss, targets
+
+torch.manual_seed(0)
+TINY = LifterConfig(init_hidden=16, init_blocks=1, energy_hidden=8, energy_outputs=2)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return PoseSampler(synthetic_clips(1, 32), noise=DetectorNoise(sigma_px=1.0), seed=0).sample(12)
+
+
+def test_canonical_frame_properties(batch):
+    can = canonicalize(batch.normalized, batch.scores, 0.1, "coco17")
+    assert torch.allclose(can.R @ can.R.transpose(1, 2), torch.eye(3).expand(12, 3, 3), atol=1e-5)
+    hips = can.rays_c[:, [11, 12]].mean(1)  # coco17 left_hip, right_hip: their midpoint is the root ray
+    assert hips.abs().max() < 1e-3  # perspective: the projected midpoint is not exactly the midpoint ray
+    pose, depth = to_canonical(batch.joints_cam, can.R, can.scale)
+    assert torch.allclose(to_camera(pose, can.R, depth, can.scale), batch.joints_cam, atol=1e-4)
+    # the 3D truth projects onto the observed canonical 2D (1 px noise only)
+    proj = project_canonical(pose, can.scale)[:, [4, 1]]  # h36m17 left_hip, right_hip
+    assert (proj - can.rays_c[:, [11, 12]]).abs().max() < 0.1
+
+
+def test_canonical_ignores_missing_joints_and_one_wild_joint(batch):
+    xy, sc = batch.normalized.clone(), batch.scores.clone()
+    sc[:, 0] = 0.0  # nose missing
+    ref = canonicalize(xy, sc)
+    xy2 = xy.clone()
+    xy2[:, 0] += 5.0
+    moved = canonicalize(xy2, sc)
+    assert torch.equal(ref.rays_c, moved.rays_c) and torch.equal(ref.scale, moved.scale)
+    wild = xy.clone()
+    wild[:, 9] += 3.0  # a confident outlier (left wrist) far away
+    full, out = canonicalize(xy, batch.scores), canonicalize(wild, batch.scores)
+    assert torch.all((out.scale / full.scale - 1).abs() < 0.25)
+
+
+def test_consistency_energy_ignores_missing_inputs(batch):
+    model = IGEPoseModel(TINY)
+    sc = batch.scores.clone()
+    sc[:, 5] = 0.0  # left shoulder missing
+    can = model.canonical(batch.normalized, sc)
+    pose = torch.randn(12, 17, 3, requires_grad=True)
+    ctx = model.context(can, sc)
+    e1 = model.energy(pose, ctx)
+    g1 = torch.autograd.grad(e1.sum(), pose)[0]
+    ctx.obs = ctx.obs.clone()
+    ctx.obs[:, 5] = 7.0  # whatever sits in a masked slot must not matter
+    e2 = model.energy(pose, ctx)
+    g2 = torch.autograd.grad(e2.sum(), pose)[0]
+    assert torch.equal(e1, e2) and torch.equal(g1, g2)
+    ctx.obs[:, 6] += 0.5  # a present joint does matter
+    assert not torch.equal(model.energy(pose, ctx), e1)
+
+
+@pytest.mark.parametrize("opt", [UnrolledGD(0.2, clip=10.0, decay=0.9), UnrolledMomentum(0.1, clip=10.0, momentum=0.5)])
+def test_unrolled_optimizer_descends_a_quadratic(opt):
+    target = torch.randn(4, 5, 3)
+    energy = lambda y: ((y - target) ** 2).sum((-1, -2))  # noqa: E731
+    iterates = opt(torch.zeros(4, 5, 3), energy, steps=8)
+    assert len(iterates) == 9
+    values = torch.stack([energy(y) for y in iterates]).detach()
+    assert torch.all(values[1:] <= values[:-1] + 1e-6) and torch.all(values[-1] < 0.2 * values[0])
+
+
+def test_outer_gradients_reach_every_energy_parameter_and_step_size(batch):
+    # a small clip threshold keeps clipping active, so its learned threshold gets a gradient too
+    model = IGEPoseModel(LifterConfig(**{**TINY.to_dict(), "optimizer": "momentum", "clip": 1e-3}))
+    loss, _ = descent_loss(model, batch, steps=3)
+    loss.backward()
+    for name, p in list(model.energy.named_parameters()) + list(model.optimizer.named_parameters()):
+        if name.startswith("temporal"):
+            continue  # no history in this batch: the temporal term is zero by definition
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+    assert model.optimizer.raw_step.grad.abs() > 0
+
+
+def test_temporal_term_gets_gradient_with_history(batch):
+    model = IGEPoseModel(TINY)
+    can = model.canonical(batch.normalized, batch.scores)
+    pose = targets(model, batch, can).pose
+    ctx = model.context(can, batch.scores, previous=pose + 0.1, temporal_weight=torch.ones(12))
+    model.energy.temporal(pose, ctx).sum().backward()
+    assert model.energy.temporal.raw_weight.grad.abs() > 0
+    ctx.temporal_weight = torch.zeros(12)
+    assert torch.all(model.energy.temporal(pose, ctx) == 0)
+
+
+@pytest.fixture(scope="module")
+def lifter():
+    return Lifter(IGEPoseModel(TINY), torch.device("cpu"))
+
+
+def test_lift_rejects_bad_inputs(lifter):
+    cam = Camera.from_fov(60, 640, 480)
+    kp, sc = np.full((2, 17, 2), 300.0), np.ones((2, 17))
+    bad = kp.copy()
+    bad[0, 3, 0] = np.nan
+    with pytest.raises(LiftError):
+        lifter.lift(bad, sc, cam)
+    bad[0, 3, 0] = np.inf
+    with pytest.raises(LiftError):
+        lifter.lift(bad, sc, cam)
+    for args in [(kp[0], sc[0]), (kp, sc[:, :5]), (kp[:, :, :1], sc), (kp[:, :12], sc[:, :12])]:
+        with pytest.raises(LiftError):
+            lifter.lift(*args, cam)
+    with pytest.raises(LiftError):
+        lifter.lift(kp, sc, cam, input_skeleton="no_such_layout")
+    with pytest.raises(LiftError):
+        lifter.lift(kp, sc, cam, steps=-1)
+    with pytest.raises(LiftError):
+        lifter.lift(kp, np.where(np.arange(17) == 2, np.nan, 1.0)[None].repeat(2, 0), cam)
+
+
+def test_lift_shapes_empty_missing_nan_and_other_layouts(lifter, batch):
+    cam = Camera.from_fov(60, 640, 480)
+    kp = cam.normalized_to_pixels(batch.normalized.numpy())
+    sc = batch.scores.numpy().copy()
+    sc[:, 0] = 0.0
+    kp[:, 0] = np.nan  # missing joints may be NaN
+    res = lifter.lift(kp, sc, cam, steps=2, hypotheses=3, return_trajectory=True)
+    assert res.joints.shape == (12, 17, 3) and res.joints.dtype == np.float32 and np.isfinite(res.joints).all()
+    assert res.trajectory.shape == (3, 12, 17, 3) and res.hypotheses.shape == (12, 3, 17, 3)
+    assert np.allclose(res.energy, res.hypothesis_energy.min(1))
+    empty = lifter.lift(np.zeros((0, 17, 2)), np.zeros((0, 17)), cam)
+    assert empty.joints.shape == (0, 17, 3) and empty.energy.shape == (0,)
+    from learned_energy_ros.core.skeleton import remap_joints
+
+    kp18, sc18 = remap_joints(np.nan_to_num(kp), sc, "coco17", "coco18")
+    res18 = lifter.lift(kp18, sc18, cam, input_skeleton="coco18", steps=2)
+    assert np.allclose(res18.joints, lifter.lift(kp, sc, cam, steps=2).joints, atol=1e-4)
+    prev = np.full((12, 17, 3), np.nan)
+    prev[0] = res.joints[0]
+    assert lifter.lift(kp, sc, cam, previous=prev, steps=2).joints.shape == (12, 17, 3)
+    with pytest.raises(LiftError):
+        lifter.lift(kp, sc, cam, previous=prev[:3])
+
+
+def test_train_config_round_trip():
+    cfg = TrainConfig.from_dict({"init_iters": 5, "lifter": {"energy_hidden": 32}, "train_steps": [2, 3], "junk": 1})
+    assert cfg.init_iters == 5 and cfg.lifter.energy_hidden == 32 and cfg.train_steps == (2, 3)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
