@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _isolate_ros(domain_id: int | None) -> int:
     """Keep DDS traffic on this machine and in a domain no other demo uses; return the domain id."""
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
-    domain = domain_id if domain_id is not None else random.SystemRandom().randint(30, 200)
+    domain = domain_id if domain_id is not None else random.SystemRandom().randint(120, 230)  # above the test suite's 1..101
     os.environ["ROS_DOMAIN_ID"] = str(domain)
     return domain
 
