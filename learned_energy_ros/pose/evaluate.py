@@ -143,6 +143,16 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def make_args(**overrides) -> argparse.Namespace:
+    """Return eval-lifter arguments with defaults, overridden by keyword (for benchmark scripts)."""
+    args = _parser().parse_args(["--data", str(overrides.pop("data", "."))])
+    for key, value in overrides.items():
+        if not hasattr(args, key):
+            raise ValueError(f"unknown eval-lifter option {key!r}")
+        setattr(args, key, value)
+    return args
+
+
 def run(args, clips) -> dict:
     """Evaluate with parsed ``args`` on ``clips`` and return the JSON-able result."""
     from learned_energy_ros.pose.dataset import fixed_eval_set

@@ -1,0 +1,70 @@
+"""The talk's figure: MPJPE vs FLOPs per person (marker size = parameters), IGE steps vs Martinez sizes.
+
+    python benchmarks/pose_flops_vs_mpjpe.py --val ../shared/data/cmu_mocap/val \
+        --checkpoint default --martinez learned_energy_ros/models/martinez_norm_256x1.pt ... \
+        --json docs/benchmarks/pose_flops.json --png docs/img/pose_flops_vs_mpjpe.png
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from _common import evaluate_rows, load, markdown_table, save_json  # noqa: E402
+
+
+def plot(rows: list[dict], path: str, title: str) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    biggest = max(r["params"] for r in rows)
+    groups = {}
+    for r in rows:
+        if r["steps"] is not None:  # "<label>-<n>step"
+            key = r["method"].rsplit("-", 1)[0]
+        elif r["method"].startswith("martinez"):  # "martinez-<mode>-<W>x<B>"
+            key = r["method"].rsplit("-", 1)[0]
+        else:
+            key = r["method"]
+        groups.setdefault(key, []).append(r)
+    for name, rs in groups.items():
+        rs = sorted(rs, key=lambda r: r["flops"])
+        x, y = [r["flops"] for r in rs], [r["mpjpe"] for r in rs]
+        sizes = [30 + 600 * r["params"] / biggest for r in rs]
+        ax.plot(x, y, "-", alpha=0.4)
+        ax.scatter(x, y, s=sizes, alpha=0.7, label=name)
+        for r in rs:
+            tag = f"{r['steps']} st" if r["steps"] is not None else r["method"].rsplit("-", 1)[-1]
+            ax.annotate(tag, (r["flops"], r["mpjpe"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("FLOPs per person (torch flop counter)")
+    ax.set_ylabel("MPJPE (mm)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--val", required=True)
+    p.add_argument("--checkpoint", action="append", default=None, help="IGE checkpoint(s), LABEL=PATH allowed")
+    p.add_argument("--martinez", nargs="+", default=[], help="Martinez checkpoints")
+    p.add_argument("--samples", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", required=True)
+    p.add_argument("--png", required=True)
+    a = p.parse_args(argv)
+    res = evaluate_rows(load(a.val), data=a.val, checkpoint=a.checkpoint or ["default"], baselines=a.martinez,
+                        samples=a.samples, seed=a.seed)
+    save_json(res, a.json)
+    plot(res["rows"], a.png, f"val split, broad cameras, GT 2D + {res['noise_px']:g} px noise, n={res['samples']}")
+    print(markdown_table(res["rows"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
