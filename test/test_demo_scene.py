@@ -110,3 +110,19 @@ def test_render_shows_person_where_joints_project(scene):
         assert 0.002 < changed.mean() < 0.2  # and the body is a person-sized blob, not the whole frame
         # Far from the person nothing is drawn.
         assert not changed[:, : max(0, u.min() - 60)].any() or u.min() < 60
+
+
+def test_data_replays_real_mocap():
+    from learned_energy_ros.data.paths import shared_data
+    from learned_energy_ros.demo.main import load_motion
+
+    root = shared_data("cmu_mocap")
+    if root is None:
+        pytest.skip("shared cmu_mocap data not present (set LER_SHARED_DIR)")
+    joints, fps, segments, name = load_motion(str(root / "val"), 60, seed=0)
+    assert joints.shape == (60, 27, 3) and fps == 30.0 and name
+    scene = build_scene(joints, fps=fps, segments=segments)
+    assert (scene.scores > 0).mean() > 0.8  # the camera frames the replayed person
+    b = MOCAP.bone_indices
+    lengths = np.linalg.norm(joints[:, b[:, 0]] - joints[:, b[:, 1]], axis=-1)
+    assert np.all(lengths.std(axis=0) < 0.02)  # a real skeleton: rigid bones
