@@ -135,8 +135,8 @@ def test_temporal_smoothing_lowers_acceleration_error(system):
     raw = _run_sequence(driver, (20,), 1)
     set_params(node, temporal_weight=1.0, track_timeout=1.0)
     smooth = _run_sequence(driver, (21,), 1)
-    err_raw = float(acceleration_error(raw[None], H36M[None]))
-    err_smooth = float(acceleration_error(smooth[None], H36M[None]))
+    err_raw = float(acceleration_error(raw, H36M))
+    err_smooth = float(acceleration_error(smooth, H36M))
     assert err_smooth < err_raw, (err_smooth, err_raw)
 
 

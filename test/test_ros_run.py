@@ -45,3 +45,41 @@ def test_absent_optional_node_is_skipped_with_a_warning(caplog):
     with NodeRunner(["voxel_reconstructor"], activate=False) as runner:
         assert runner.nodes == {}
     assert "skipping node voxel_reconstructor" in caplog.text
+
+
+@pytest.mark.timeout(60)
+def test_node_executable_autostarts_to_active_in_its_own_process(tmp_path):
+    """What `ros2 run learned_energy_ros pose_lifter` does: configure + activate by itself."""
+    import subprocess
+    import sys
+    import time
+
+    import rclpy
+    from lifecycle_msgs.srv import GetState
+    from ros_fixtures import lifter_checkpoint
+    checkpoint, _ = lifter_checkpoint(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "learned_energy_ros.ros.pose_lifter_node", "--ros-args",
+                             "-r", "__node:=lifter_proc", "-p", f"checkpoint:={checkpoint}", "-p", "device:=cpu"])
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("state_probe", context=context)
+    from rclpy.executors import SingleThreadedExecutor
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    try:
+        client = node.create_client(GetState, "/lifter_proc/get_state")
+        assert client.wait_for_service(timeout_sec=30), "node process did not come up"
+        state, deadline = "", time.time() + 30
+        while state != "active" and time.time() < deadline:
+            future = client.call_async(GetState.Request())
+            executor.spin_until_future_complete(future, timeout_sec=5)
+            state = future.result().current_state.label if future.result() else ""
+            time.sleep(0.2)
+        assert state == "active"
+        assert node.count_publishers("/lifter_proc/joints") == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.shutdown(context=context)

@@ -230,3 +230,7 @@ def main(args=None) -> None:
             executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+
+
+if __name__ == "__main__":
+    main()
