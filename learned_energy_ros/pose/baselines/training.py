@@ -52,9 +52,11 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def _decay(opt, cfg: BaselineConfig):
-    gamma = cfg.lr_final_factor ** (1.0 / max(cfg.iterations, 1))
-    return torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
+def _set_lr(opt, cfg: BaselineConfig, it: int, elapsed: float) -> None:
+    """Exponential decay over the run's progress (iterations or wall time, whichever is further along)."""
+    progress = min(1.0, max((it + 1) / max(cfg.iterations, 1), elapsed / max(cfg.time_limit_s, 1e-9)))
+    for group in opt.param_groups:
+        group["lr"] = cfg.lr * cfg.lr_final_factor**progress
 
 
 def train_martinez(model, sampler, val_batch, cfg: BaselineConfig, device) -> dict:
@@ -66,17 +68,16 @@ def train_martinez(model, sampler, val_batch, cfg: BaselineConfig, device) -> di
     model.to(device)
     model.fit_normalization(sampler.sample(cfg.norm_samples).to(device))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    sched = _decay(opt, cfg)
     val_batch = val_batch.to(device)
     best, best_state, start, it = float("inf"), None, time.monotonic(), 0
     bar = tqdm(range(cfg.iterations), desc=model.method, leave=False)
     for it in bar:
         model.train()
+        _set_lr(opt, cfg, it, time.monotonic() - start)
         loss = model.loss(sampler.sample(cfg.batch_size).to(device))
         opt.zero_grad()
         loss.backward()
         opt.step()
-        sched.step()
         last = it + 1 == cfg.iterations or time.monotonic() - start > cfg.time_limit_s
         if (it + 1) % cfg.val_every == 0 or last:
             err = float(mpjpe(model.predict(val_batch), val_batch.joints_cam).mean())
