@@ -217,3 +217,13 @@ def test_diagnostics_report_counters(system):
         driver.node.destroy_subscription(sub)
     keys = {kv.key for a in got for s in a.status for kv in s.values}
     assert {"frames_processed", "skipped_total", "latency_mean_ms", "rate_keypoints_hz"} <= keys
+
+
+def test_publish_overlay_toggles_the_image_subscription_at_run_time(system):
+    node, driver, _ = system
+    set_params(node, publish_overlay=False)
+    try:
+        assert wait_for(lambda: driver.pub_image.get_subscription_count() == 0)
+    finally:
+        set_params(node, publish_overlay=True)
+    assert wait_for(lambda: driver.pub_image.get_subscription_count() == 1)

@@ -41,7 +41,7 @@ class PoseLifterNode(LifecycleNode):
         self.stats = FrameStats()
         self.pipeline: PosePipeline | None = None
         self._entities: list = []
-        self._sync = None
+        self._sync = self._image_sub = None
         self._images = StampBuffer(10)
         self._last_warn: dict[str, float] = {}
 
@@ -71,7 +71,8 @@ class PoseLifterNode(LifecycleNode):
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
         self._entities = [self.pub_markers, self.pub_joints, self.pub_overlay, self.pub_diag]
         self._make_sync(sensor)
-        self._entities.append(self.create_subscription(Image, "image", self._on_image, image))
+        self._image_qos = image
+        self._toggle_image_input(bool(self.param("publish_overlay")))
         self._entities.append(self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics))
         self.get_logger().info(f"active: sync {'message_filters' if self._mf else 'internal'}, "
                                f"slop {self.param('sync_slop')} s, sensor QoS {self.param('sensor_qos')}")
@@ -98,6 +99,16 @@ class PoseLifterNode(LifecycleNode):
         self._entities.append(self.create_subscription(CameraInfo, "camera_info", lambda m: self._on_input(0, m), qos))
         self._entities.append(self.create_subscription(PointCloud2, "keypoints", lambda m: self._on_input(1, m), qos))
 
+    def _toggle_image_input(self, wanted: bool) -> None:
+        """Subscribe to images only while overlays are wanted (reliable images are expensive)."""
+        if wanted and self._image_sub is None:
+            self._image_sub = self.create_subscription(Image, "image", self._on_image, self._image_qos)
+            self._entities.append(self._image_sub)
+        elif not wanted and self._image_sub is not None:
+            self._entities.remove(self._image_sub)
+            self.destroy_subscription(self._image_sub)
+            self._image_sub = None
+
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         if self.pipeline is not None:
             gone = self.pipeline.reset()
@@ -119,7 +130,7 @@ class PoseLifterNode(LifecycleNode):
             for destroy in (self.destroy_subscription, self.destroy_publisher, self.destroy_timer):
                 if destroy(entity):
                     break
-        self._entities, self._sync = [], None
+        self._entities, self._sync, self._image_sub = [], None, None
 
     # ------------------------------------------------------------------ callbacks
     def _on_input(self, index: int, msg) -> None:
@@ -212,6 +223,8 @@ class PoseLifterNode(LifecycleNode):
                 self._sync.queue_size = int(changes.get("sync_queue", self._sync.queue_size))
             else:
                 self._sync.set_params(changes.get("sync_queue"), changes.get("sync_slop"))
+        if "publish_overlay" in changes and self._sync is not None:
+            self._toggle_image_input(bool(changes["publish_overlay"]))
         if changes:
             self.get_logger().info(f"parameters changed: {changes}")
 
