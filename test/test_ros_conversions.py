@@ -97,6 +97,9 @@ def test_joints_cloud_fields():
     assert set(points.dtype.names) == {"x", "y", "z", "person", "joint", "confidence", "energy"}
     assert points["person"].tolist() == [4] * 17 + [9] * 17 and points["joint"].tolist() == list(range(17)) * 2
     np.testing.assert_allclose(points["energy"], [0.1] * 17 + [2.0] * 17, rtol=1e-6)
+    assert joints_to_cloud(HEADER, np.zeros((0, 17, 3)), np.zeros(0), np.zeros((0, 17)), np.zeros(0)).width == 0
+    with pytest.raises(ConversionError, match="do not match"):
+        joints_to_cloud(HEADER, joints, [4], np.full((2, 17), 0.5), [0.1, 2.0])
 
 
 @pytest.mark.parametrize("encoding", ["rgb8", "bgr8", "rgba8", "bgra8"])

@@ -191,8 +191,13 @@ def joints_to_cloud(header, joints, person_ids, confidence, energy) -> PointClou
         confidence: (N, K) per-joint confidence.
         energy: (N,) final energy of each skeleton (its plausibility; lower is better).
     """
-    joints = np.asarray(joints, dtype=np.float64).reshape(-1, *np.shape(joints)[-2:]) if np.size(joints) else np.zeros((0, 0, 3))
+    joints = np.asarray(joints, dtype=np.float64)  # (N, K, 3)
+    if joints.ndim != 3 or joints.shape[-1] != 3:
+        raise ConversionError(f"expected joints (N, K, 3), got {joints.shape}")
     N, K = joints.shape[:2]
+    if np.shape(person_ids) != (N,) or np.shape(confidence) != (N, K) or np.shape(energy) != (N,):
+        raise ConversionError(f"person_ids {np.shape(person_ids)}, confidence {np.shape(confidence)} and energy "
+                              f"{np.shape(energy)} do not match joints {joints.shape}")
     points = np.zeros(N * K, dtype=np.dtype(list(_JOINT_FIELDS)))
     flat = joints.reshape(-1, 3)
     points["x"], points["y"], points["z"] = flat[:, 0], flat[:, 1], flat[:, 2]
