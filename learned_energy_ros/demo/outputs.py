@@ -110,6 +110,7 @@ def plot_skeletons_3d(pred: np.ndarray, true: np.ndarray, frames, path: Path, sk
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     assert pred.shape == true.shape and pred.shape[-1] == 3, (pred.shape, true.shape)
     bones = get_skeleton(skeleton).bone_indices
@@ -130,6 +131,8 @@ def plot_skeletons_3d(pred: np.ndarray, true: np.ndarray, frames, path: Path, sk
         ax.set_xlabel("x (m)")
         ax.set_ylabel("depth z (m)")
         ax.set_zlabel("up -y (m)")
+        for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+            axis.set_major_locator(MaxNLocator(4))
         ax.view_init(elev=12, azim=-70)
         ax.set_title(titles[k] if titles else f"frame {f}", fontsize=9)
         if k == 0:
