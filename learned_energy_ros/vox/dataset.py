@@ -110,7 +110,7 @@ def _objects(paths: list[Path], procedural: int, seed: int):
         try:
             yield load_mesh(path)
         except MeshError as err:
-            log.warning("skipping %s", err)
+            log.warning("skipping %s: %s", path, err)
     for i in range(procedural):
         yield random_shape(seed * 100003 + i)
 
