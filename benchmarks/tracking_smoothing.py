@@ -6,7 +6,10 @@ sequences seen by a fixed virtual camera with detector-like noise.
 
     python benchmarks/tracking_smoothing.py                    # CMU val clips when ../shared exists
     python benchmarks/tracking_smoothing.py --procedural       # generated motion, no data needed
-    python benchmarks/tracking_smoothing.py --json out.json --weights 0 0.5 1 2
+    python benchmarks/tracking_smoothing.py --json out.json --settings 0,0,0 1,0,0 1,1,10
+
+A setting is ``temporal_weight,depth_cutoff,depth_beta`` (the node parameters
+of the same names; 0 turns each off).
 """
 from __future__ import annotations
 
@@ -51,9 +54,11 @@ def to_camera(world: np.ndarray, distance: float) -> np.ndarray:
     return np.stack([p[..., 0], -(p[..., 2] - 1.0), p[..., 1] + distance], -1)
 
 
-def run_clip(lifter, joints_cam: np.ndarray, weight: float, noise: DetectorNoise, seed: int, fps: float):
+def run_clip(lifter, joints_cam: np.ndarray, setting: tuple, noise: DetectorNoise, seed: int, fps: float):
     """Lift one clip frame by frame; return predicted h36m17 joints (T, 17, 3) (NaN where not published)."""
-    pipe = PosePipeline(lifter, PipelineConfig(temporal_weight=weight, min_score=0.1, track_timeout=1.0))
+    weight, cutoff, beta = setting
+    pipe = PosePipeline(lifter, PipelineConfig(temporal_weight=weight, depth_cutoff=cutoff, depth_beta=beta,
+                                               min_score=0.1, track_timeout=1.0))
     coco, _ = remap_joints(joints_cam, np.ones(joints_cam.shape[:2]), MOCAP_SKELETON, "coco17")
     rng = np.random.default_rng(seed)  # same noise for every weight
     out = np.full((len(coco), 17, 3), np.nan)
@@ -67,14 +72,19 @@ def run_clip(lifter, joints_cam: np.ndarray, weight: float, noise: DetectorNoise
 
 def evaluate(pred: np.ndarray, truth: np.ndarray) -> dict:
     ok = np.isfinite(pred).all(axis=(1, 2))
+    rel = lambda x: x - x[:, :1]  # noqa: E731 (root-relative: the pose without its translation)
     return {"mpjpe_mm": float(mpjpe(pred[ok], truth[ok]).mean()), "accel_err_mm": acceleration_error(pred, truth),
+            "accel_err_pose_mm": acceleration_error(rel(pred), rel(truth)),
+            "accel_err_root_mm": acceleration_error(pred[:, :1], truth[:, :1]),
+            "root_err_mm": float(1e3 * np.linalg.norm(pred[ok, 0] - truth[ok, 0], axis=-1).mean()),
             "jitter_mm": jitter(pred), "jitter_truth_mm": jitter(truth), "published": float(ok.mean())}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", default="default")
-    parser.add_argument("--weights", type=float, nargs="+", default=[0.0, 1.0], help="temporal weights (0 = off)")
+    parser.add_argument("--settings", nargs="+", default=["0,0,0", "1,0,0", "1,1,10"],
+                        help="temporal_weight,depth_cutoff,depth_beta triples (0 = off)")
     parser.add_argument("--clips", type=int, default=4)
     parser.add_argument("--frames", type=int, default=90)
     parser.add_argument("--fps", type=float, default=30.0)
@@ -86,23 +96,27 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     lifter = load_lifter(args.checkpoint, device="cpu")
     noise = DetectorNoise(sigma_px=args.sigma, dropout_prob=0.05)
-    rows = {w: [] for w in args.weights}
+    settings = [tuple(float(v) for v in text.split(",")) for text in args.settings]
+    if any(len(t) != 3 for t in settings):
+        parser.error("each setting is temporal_weight,depth_cutoff,depth_beta")
+    rows = {t: [] for t in settings}
     clips = sequences(args)
     for i, (name, world, fps) in enumerate(clips):
         cam = to_camera(world, args.distance)
         truth, _ = remap_joints(cam, np.ones(cam.shape[:2]), MOCAP_SKELETON, "h36m17")
-        for w in args.weights:
+        for w in settings:
             rows[w].append(evaluate(run_clip(lifter, cam, w, noise, i, fps), truth))
     table = {w: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} for w, rs in rows.items()}
     print(f"{len(clips)} clips x {args.frames} frames @ {args.fps:g} fps, sigma {args.sigma} px, 5% dropped joints, "
           f"{args.distance} m, checkpoint {args.checkpoint}")
-    print(f"{'temporal_weight':>16} {'MPJPE mm':>9} {'accel err':>10} {'jitter':>8} {'truth jitter':>13} {'published':>10}")
+    cols = ("mpjpe_mm", "root_err_mm", "accel_err_mm", "accel_err_pose_mm", "accel_err_root_mm", "jitter_mm",
+            "jitter_truth_mm", "published")
+    print(f"{'weight,cutoff,beta':>18} " + " ".join(f"{c:>17}" for c in cols))
     for w, m in table.items():
-        print(f"{w:>16g} {m['mpjpe_mm']:>9.1f} {m['accel_err_mm']:>10.2f} {m['jitter_mm']:>8.2f} "
-              f"{m['jitter_truth_mm']:>13.2f} {m['published']:>10.2f}")
+        print(f"{','.join(f'{v:g}' for v in w):>18} " + " ".join(f"{m[c]:>17.2f}" for c in cols))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"args": vars(args), "clips": [c[0] for c in clips], "results": {str(w): m for w, m in table.items()}}, f, indent=2)
+            json.dump({"args": vars(args), "clips": [c[0] for c in clips], "results": {",".join(f"{v:g}" for v in w): m for w, m in table.items()}}, f, indent=2)
     return 0
 
 

@@ -18,12 +18,15 @@ CAM_B = Camera(np.array([[350.0, 0, 402.0], [0, 352.0, 297.0], [0, 0, 1]]), [-0.
 
 
 def lifter_checkpoint(tmp_dir) -> tuple[str, bool]:
-    """Return ``(checkpoint, trained)``: the shipped one, else an untrained one written to ``tmp_dir``.
+    """Return ``(checkpoint, trained)``: ``$LER_TEST_LIFTER``, the shipped one, else an untrained one in ``tmp_dir``.
 
     The untrained model still exercises every code path the node has (and camera
     swaps give identical normalized inputs), but accuracy claims need the trained one.
     """
+    import os
     from learned_energy_ros.pose.lifter import default_checkpoint
+    if os.environ.get("LER_TEST_LIFTER"):  # a trained checkpoint to test with (path)
+        return os.environ["LER_TEST_LIFTER"], True
     if default_checkpoint().is_file():
         return "default", True
     import torch

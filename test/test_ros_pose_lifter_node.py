@@ -105,12 +105,12 @@ def test_unsynchronized_keypoints_are_not_processed(system):
 
 def test_camera_swap_gives_the_same_3d(system):
     node, driver, _ = system
-    set_params(node, temporal_weight=0.0)  # compare single-frame lifts; also a run-time change
+    set_params(node, temporal_weight=0.0, depth_cutoff=0.0)  # single-frame lifts; also a run-time change
     try:
         a = driver.send(Clock.next(), CAM_A, cloud_for(CAM_A, COCO[5], ids=(1,)))
         b = driver.send(Clock.next(), CAM_B, cloud_for(CAM_B, COCO[5], ids=(1,)))
     finally:
-        set_params(node, temporal_weight=1.0)
+        set_params(node, temporal_weight=1.0, depth_cutoff=1.0)
     assert a is not None and b is not None
     ja, jb = joints_of(a)[0], joints_of(b)[0]
     assert np.abs(ja - jb).max() < 0.01, f"3D differs by {np.abs(ja - jb).max():.4f} m after the camera swap"
@@ -131,9 +131,9 @@ def test_temporal_smoothing_lowers_acceleration_error(system):
     node, driver, trained = system
     if not trained:
         pytest.skip("no trained lifter checkpoint shipped yet: smoothing accuracy needs one")
-    set_params(node, temporal_weight=0.0)
+    set_params(node, temporal_weight=0.0, depth_cutoff=0.0)
     raw = _run_sequence(driver, (20,), 1)
-    set_params(node, temporal_weight=1.0, track_timeout=1.0)
+    set_params(node, temporal_weight=1.0, depth_cutoff=1.0)  # the defaults
     smooth = _run_sequence(driver, (21,), 1)
     err_raw = float(acceleration_error(raw, H36M))
     err_smooth = float(acceleration_error(smooth, H36M))

@@ -90,3 +90,18 @@ def test_previous_returns_nan_rows_without_history():
 def test_invalid_config_is_refused():
     with pytest.raises(ValueError):
         TrackerConfig(timeout_s=0)
+
+
+def test_one_euro_filter_smooths_noise_and_follows_fast_motion():
+    from learned_energy_ros.pose.tracking import OneEuroFilter
+    rng = np.random.default_rng(0)
+    t = np.arange(300) / 30
+    noisy = 1.0 + rng.normal(scale=0.05, size=t.size)
+    f = OneEuroFilter(min_cutoff=1.0)
+    out = np.array([f(x, s) for x, s in zip(noisy, t)])
+    assert out[0] == noisy[0] and np.std(out[30:]) < 0.4 * np.std(noisy[30:])
+    ramp = 2.0 * t  # fast change: beta raises the cutoff and cuts the lag
+    slow, fast = OneEuroFilter(1.0, 0.0), OneEuroFilter(1.0, 5.0)
+    lag_slow = ramp[-1] - [slow(x, s) for x, s in zip(ramp, t)][-1]
+    lag_fast = ramp[-1] - [fast(x, s) for x, s in zip(ramp, t)][-1]
+    assert 0 < lag_fast < 0.5 * lag_slow

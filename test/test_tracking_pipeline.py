@@ -146,3 +146,29 @@ def test_confidence_uses_input_scores_and_person_mean_for_missing_joints():
     h36m = get_skeleton("h36m17")
     assert conf[h36m.index("left_wrist")] == pytest.approx(frame.scores[0, get_skeleton("coco17").index("left_wrist")])
     assert conf[h36m.index("pelvis")] == pytest.approx(frame.scores[0].mean())
+
+
+class NoisyDepthLifter(RecordingLifter):
+    """Test double whose depth jitters frame to frame, like a monocular size estimate."""
+
+    def __init__(self):
+        super().__init__()
+        self.rng = np.random.default_rng(0)
+
+    def lift(self, *args, **kwargs):
+        result = super().lift(*args, **kwargs)
+        result.joints = result.joints * np.float32(1 + self.rng.normal(scale=0.05))
+        return result
+
+
+def test_depth_filter_cuts_distance_jitter_and_keeps_the_2d_fit():
+    def run(cutoff):
+        pipe = PosePipeline(NoisyDepthLifter(), PipelineConfig(depth_cutoff=cutoff, temporal_weight=0.0))
+        frames = [pipe.process(detections(n=1, stamp=i / 15)) for i in range(45)]
+        return np.stack([f.joints[0] for f in frames]), frames
+    raw, _ = run(0.0)
+    smooth, frames = run(1.0)
+    depth = lambda j: np.linalg.norm(j.mean(axis=1), axis=-1)  # noqa: E731
+    assert np.std(np.diff(depth(smooth)[15:])) < 0.5 * np.std(np.diff(depth(raw)[15:]))
+    # rescaling about the camera centre does not move the reprojection
+    np.testing.assert_allclose(CAM_A.project(smooth[-1]), CAM_A.project(raw[-1]), atol=1e-3)

@@ -15,7 +15,7 @@ import numpy as np
 
 from learned_energy_ros.core.camera import Camera
 from learned_energy_ros.core.skeleton import SkeletonError, get_skeleton, joint_mapping
-from learned_energy_ros.pose.tracking import Tracker, TrackerConfig
+from learned_energy_ros.pose.tracking import OneEuroFilter, Tracker, TrackerConfig
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,10 @@ class PipelineConfig:
         track_timeout: seconds after which an unseen track dies.
         association_gate: max mean 2D joint distance (in person sizes) to continue a track.
         min_joints: persons with fewer visible joints are not lifted (too little evidence).
+        depth_cutoff: One-Euro cutoff (Hz) smoothing each track's distance to the camera (0: off).
+            The temporal energy smooths the pose; the monocular distance estimate is the
+            remaining jitter, and rescaling about the camera centre keeps the 2D fit exact.
+        depth_beta: One-Euro speed coefficient (1/s) of that filter: higher = less lag when walking.
     """
 
     input_skeleton: str = "coco17"
@@ -53,6 +57,8 @@ class PipelineConfig:
     track_timeout: float = 1.0
     association_gate: float = 0.5
     min_joints: int = 6
+    depth_cutoff: float = 0.0
+    depth_beta: float = 0.0
 
     def __post_init__(self) -> None:
         get_skeleton(self.input_skeleton)  # raises SkeletonError for an unknown layout
@@ -60,7 +66,8 @@ class PipelineConfig:
             "min_score": 0.0 <= self.min_score < 1.0, "max_energy": self.max_energy > 0,
             "temporal_weight": 0.0 <= self.temporal_weight < math.inf, "num_steps": 0 <= self.num_steps <= 1000,
             "track_timeout": 0 < self.track_timeout < math.inf, "association_gate": 0 < self.association_gate,
-            "min_joints": 1 <= self.min_joints,
+            "min_joints": 1 <= self.min_joints, "depth_cutoff": 0 <= self.depth_cutoff < math.inf,
+            "depth_beta": 0 <= self.depth_beta < math.inf,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -224,6 +231,8 @@ class PosePipeline:
         joints = np.asarray(lifted.joints, dtype=np.float64)  # (N, K, 3)
         energy = np.asarray(lifted.energy, dtype=np.float64).reshape(-1)  # (N,)
         ok = np.isfinite(energy) & (energy <= cfg.max_energy) & np.all(np.isfinite(joints), axis=(1, 2))
+        if cfg.depth_cutoff > 0:
+            joints[ok] = self._smooth_depth(track_ids[ok], joints[ok], result.stamp)
         self.tracker.set_joints(track_ids[ok], joints[ok])
         result.skeleton = lifted.skeleton
         result.rejected = [int(t) for t in track_ids[~ok]]
@@ -231,6 +240,20 @@ class PosePipeline:
         result.keypoints, result.scores = keypoints[ok], scores[ok]
         result.confidence = self._confidence(scores[ok], lifted.skeleton)
         return result
+
+    def _smooth_depth(self, track_ids, joints: np.ndarray, stamp: float) -> np.ndarray:
+        """Rescale each skeleton about the camera centre to its track's filtered distance."""
+        cfg = self.config
+        out = joints.copy()  # (M, K, 3)
+        for n, tid in enumerate(track_ids):
+            track = self.tracker.tracks[int(tid)]
+            if track.depth_filter is None or track.depth_filter.min_cutoff != cfg.depth_cutoff \
+                    or track.depth_filter.beta != cfg.depth_beta:
+                track.depth_filter = OneEuroFilter(cfg.depth_cutoff, cfg.depth_beta)
+            distance = float(np.linalg.norm(joints[n].mean(axis=0)))
+            if distance > 1e-6:
+                out[n] *= math.exp(track.depth_filter(math.log(distance), stamp)) / distance
+        return out
 
     def _confidence(self, scores: np.ndarray, skeleton) -> np.ndarray:
         mapping = joint_mapping(self.config.input_skeleton, skeleton)  # (K,)

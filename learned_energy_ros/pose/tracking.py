@@ -17,7 +17,7 @@ from scipy.optimize import linear_sum_assignment
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TrackerConfig", "Track", "Tracker"]
+__all__ = ["TrackerConfig", "Track", "Tracker", "OneEuroFilter"]
 
 _UNMATCHABLE = 1e6  # cost of a gated-out pair in the assignment problem
 
@@ -54,6 +54,7 @@ class Track:
         visible: (J,) which of them were observed.
         last_seen: stamp (s) of the last association.
         joints3d: (K, 3) last accepted 3D skeleton (optical frame), or None.
+        depth_filter: smoother of the skeleton's log distance to the camera, or None.
     """
 
     track_id: int
@@ -62,6 +63,42 @@ class Track:
     visible: np.ndarray
     last_seen: float
     joints3d: np.ndarray | None = None
+    depth_filter: "OneEuroFilter | None" = None
+
+
+class OneEuroFilter:
+    """Speed-adaptive low-pass filter of a scalar signal (Casiez et al., CHI 2012).
+
+    Slow changes are smoothed hard (``min_cutoff``); fast ones pass with little
+    lag because the cutoff grows with the filtered speed (``beta``).
+
+    Args:
+        min_cutoff: cutoff frequency (Hz) at zero speed; lower = smoother.
+        beta: cutoff increase per unit of speed (per second).
+        d_cutoff: cutoff (Hz) of the speed estimate.
+    """
+
+    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0):
+        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
+        self.value = self.speed = self.stamp = None
+
+    @staticmethod
+    def _alpha(cutoff: float, dt: float) -> float:
+        tau = 1.0 / (2 * np.pi * cutoff)
+        return 1.0 / (1.0 + tau / dt)
+
+    def __call__(self, x: float, stamp: float) -> float:
+        """Filter sample ``x`` taken at ``stamp`` (s); the first sample passes unchanged."""
+        if self.value is None or stamp <= self.stamp:
+            self.value, self.speed, self.stamp = float(x), 0.0, float(stamp)
+            return self.value
+        dt = stamp - self.stamp
+        speed = (x - self.value) / dt
+        self.speed += self._alpha(self.d_cutoff, dt) * (speed - self.speed)
+        cutoff = self.min_cutoff + self.beta * abs(self.speed)
+        self.value += self._alpha(cutoff, dt) * (x - self.value)
+        self.stamp = float(stamp)
+        return self.value
 
 
 def _size(keypoints: np.ndarray, visible: np.ndarray) -> float:

@@ -15,6 +15,8 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "num_steps": (0, "Unrolled gradient-descent steps per frame (0: the checkpoint's default).", "frame"),
     "temporal_weight": (1.0, "Weight of the temporal energy and warm start from each track's previous 3D (0 disables smoothing).", "frame"),
     "max_energy": (0.0, "Skeletons whose final energy exceeds this are not published (0: no filter).", "frame"),
+    "depth_cutoff": (1.0, "One-Euro cutoff (Hz) smoothing each track's distance to the camera, the main jitter of monocular 3D (0 disables).", "frame"),
+    "depth_beta": (0.0, "One-Euro speed coefficient of the distance filter (1/s): higher = less lag for fast approach.", "frame"),
     "track_timeout": (1.0, "Seconds after which an unseen track dies and its markers are deleted.", "frame"),
     "association_gate": (0.5, "Largest mean 2D joint distance, in person sizes, that continues a track.", "frame"),
     "sync_slop": (0.02, "Approximate-time synchronization slop between camera_info, keypoints and image (s).", "sync"),
@@ -32,7 +34,7 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
 
 #: Parameter names that map 1:1 onto ``PipelineConfig`` fields.
 PIPELINE_KEYS = ("input_skeleton", "min_score", "min_joints", "num_steps", "temporal_weight", "max_energy",
-                 "track_timeout", "association_gate")
+                 "track_timeout", "association_gate", "depth_cutoff", "depth_beta")
 
 
 def pipeline_settings(values: dict) -> dict:
@@ -40,7 +42,7 @@ def pipeline_settings(values: dict) -> dict:
     out = {k: values[k] for k in PIPELINE_KEYS if k in values}
     if "max_energy" in out:
         out["max_energy"] = float("inf") if out["max_energy"] <= 0 else float(out["max_energy"])
-    for key in ("min_score", "temporal_weight", "track_timeout", "association_gate"):
+    for key in ("min_score", "temporal_weight", "track_timeout", "association_gate", "depth_cutoff", "depth_beta"):
         if key in out:
             out[key] = float(out[key])
     return out
