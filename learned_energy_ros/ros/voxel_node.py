@@ -1,0 +1,200 @@
+"""Lifecycle node ``voxel_reconstructor``: image + CameraInfo -> occupancy of the object in view.
+
+Callbacks only translate messages around one ``Reconstructor.reconstruct`` call.
+The model is loaded in ``on_configure``; publishers, subscriptions and the
+synchronizer live from ``on_activate`` to ``on_deactivate``.
+"""
+from __future__ import annotations
+
+import time
+
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rclpy.executors import ExternalShutdownException
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from visualization_msgs.msg import MarkerArray
+
+from learned_energy_ros.ros.conversions import camera_info_to_camera, image_to_rgb
+from learned_energy_ros.ros.diagnostics import FrameStats, to_diagnostic_array
+from learned_energy_ros.ros.errors import ConversionError
+from learned_energy_ros.ros.qos import qos_from_name
+from learned_energy_ros.ros.sync import ApproximateTimeSynchronizer
+from learned_energy_ros.ros.voxel_io import result_to_messages
+from learned_energy_ros.ros.voxel_params import VOXEL_PARAMETERS, check_values, roi_or_none
+
+__all__ = ["VoxelReconstructorNode", "main", "NODE_CLASS"]
+
+_INPUTS = ("image", "camera_info")
+
+
+class VoxelReconstructorNode(LifecycleNode):
+    """Managed node publishing frustum occupancy (cloud + CUBE_LIST) of the object in the image."""
+
+    def __init__(self, node_name: str = "voxel_reconstructor", **kwargs):
+        super().__init__(node_name, **kwargs)
+        for name, (default, description, applies) in VOXEL_PARAMETERS.items():
+            self.declare_parameter(name, default, ParameterDescriptor(
+                description=f"{description} [change applies: {applies}]"))
+        self.add_on_set_parameters_callback(self._validate_parameters)
+        self.stats = FrameStats()
+        self.reconstructor = None
+        self._entities: list = []
+        self._sync = None
+        self._mf = False
+        self._last_warn: dict[str, float] = {}
+
+    def param(self, name: str):
+        return self.get_parameter(name).value
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        from learned_energy_ros.vox.reconstructor import load_reconstructor  # heavy (torch): only when configuring
+        checkpoint, resolution = self.param("checkpoint"), int(self.param("resolution"))
+        if checkpoint == "default" and resolution > 0:
+            checkpoint = f"voxel_ige_{resolution}"
+        try:
+            if checkpoint.startswith("voxel_ige_"):
+                from learned_energy_ros.vox.checkpoint import resolve_checkpoint
+                checkpoint = str(resolve_checkpoint("default").with_name(f"{checkpoint}.pt"))
+            self.reconstructor = load_reconstructor(checkpoint, self.param("device"))
+        except Exception as err:  # noqa: BLE001 (any load failure must fail the transition, not crash)
+            self.get_logger().error(f"configure failed: {err}")
+            return TransitionCallbackReturn.FAILURE
+        self.get_logger().info(f"voxel model {checkpoint!r}: {self.reconstructor.resolution}^3 on "
+                               f"{self.reconstructor.device}")
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        depth = int(self.param("qos_depth"))
+        sensor, image = qos_from_name(self.param("sensor_qos"), depth), qos_from_name(self.param("image_qos"), depth)
+        self.pub_cloud = self.create_publisher(PointCloud2, "~/occupancy", depth)
+        self.pub_markers = self.create_publisher(MarkerArray, "~/occupancy_markers", depth)
+        self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
+        self._entities = [self.pub_cloud, self.pub_markers, self.pub_diag]
+        self._make_sync(image, sensor)
+        self._entities.append(self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics))
+        return super().on_activate(state)
+
+    def _make_sync(self, image_qos, sensor_qos) -> None:
+        slop, queue = float(self.param("sync_slop")), int(self.param("sync_queue"))
+        self._mf = False
+        if self.param("use_message_filters"):
+            try:
+                import message_filters
+                subs = [message_filters.Subscriber(self, Image, "image", qos_profile=image_qos),
+                        message_filters.Subscriber(self, CameraInfo, "camera_info", qos_profile=sensor_qos)]
+                for sub, topic in zip(subs, _INPUTS):
+                    sub.registerCallback(lambda _msg, topic=topic: self.stats.arrived(topic))
+                self._sync = message_filters.ApproximateTimeSynchronizer(subs, queue, slop)
+                self._sync.registerCallback(self._on_frame)
+                self._entities += [s.sub for s in subs]
+                self._mf = True
+                return
+            except ImportError:
+                pass
+        self._sync = ApproximateTimeSynchronizer(2, queue, slop, self._on_frame)
+        self._entities.append(self.create_subscription(Image, "image", lambda m: self._on_input(0, m), image_qos))
+        self._entities.append(self.create_subscription(CameraInfo, "camera_info", lambda m: self._on_input(1, m),
+                                                       sensor_qos))
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._destroy_entities()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._destroy_entities()
+        self.reconstructor = None  # frees the model (and its GPU memory)
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        return self.on_cleanup(state)
+
+    def _destroy_entities(self) -> None:
+        for entity in self._entities:
+            for destroy in (self.destroy_subscription, self.destroy_publisher, self.destroy_timer):
+                if destroy(entity):
+                    break
+        self._entities, self._sync = [], None
+
+    # ------------------------------------------------------------------ callbacks
+    def _on_input(self, index: int, msg) -> None:
+        self.stats.arrived(_INPUTS[index])
+        self._sync.add(index, msg)
+
+    def _on_frame(self, image: Image, info: CameraInfo) -> None:
+        from learned_energy_ros.vox.reconstructor import ReconstructionError
+        start = time.perf_counter()
+        try:
+            rgb, camera = image_to_rgb(image), camera_info_to_camera(info)
+            result = self.reconstructor.reconstruct(
+                rgb, camera, roi=roi_or_none(self.param("roi")), near=self.param("near"), far=self.param("far"),
+                steps=int(self.param("num_steps")) or None)
+        except (ConversionError, ReconstructionError) as err:
+            reason = "bad_camera_info" if "CameraInfo" in str(err) else "bad_image"
+            self.stats.skip(reason)
+            self._warn(reason, f"frame skipped: {err}")
+            return
+        header = image.header
+        header.frame_id = info.header.frame_id or image.header.frame_id
+        cloud, markers = result_to_messages(result, header, float(self.param("occupancy_threshold")),
+                                            float(self.param("marker_lifetime")))
+        self.pub_cloud.publish(cloud)
+        self.pub_markers.publish(markers)
+        self.stats.processed(time.perf_counter() - start)
+
+    def _warn(self, reason: str, text: str) -> None:
+        now = time.monotonic()
+        if now - self._last_warn.get(reason, -1e9) >= float(self.param("warn_period")):
+            self._last_warn[reason] = now
+            self.get_logger().warning(f"{text} (further '{reason}' warnings muted for {self.param('warn_period')} s)")
+
+    def _publish_diagnostics(self) -> None:
+        self.pub_diag.publish(to_diagnostic_array(
+            self.stats, f"{self.get_name()}: voxel reconstructor", self.get_fully_qualified_name(),
+            self.get_clock().now().to_msg(), warn_topics=_INPUTS))
+
+    # ------------------------------------------------------------------ parameters
+    def _validate_parameters(self, params) -> SetParametersResult:
+        changes = {p.name: p.value for p in params}
+        late = [n for n in changes if VOXEL_PARAMETERS.get(n, (0, 0, ""))[2] == "configure"]
+        if self.reconstructor is not None and late:
+            return SetParametersResult(successful=False, reason=f"{late} apply on configure: deactivate and "
+                                       "cleanup the node first")
+        current = {k: (self.param(k) if self.has_parameter(k) else VOXEL_PARAMETERS[k][0]) for k in VOXEL_PARAMETERS}
+        try:
+            check_values({**current, **changes})
+            if "sync_slop" in changes and not 0 <= changes["sync_slop"] <= 10:
+                raise ValueError(f"sync_slop={changes['sync_slop']} must be in [0, 10] s")
+        except (ValueError, TypeError) as err:
+            return SetParametersResult(successful=False, reason=str(err))
+        if self._sync is not None and "sync_slop" in changes:
+            if self._mf:
+                self._sync.slop = float(changes["sync_slop"])
+            else:
+                self._sync.set_params(None, changes["sync_slop"])
+        return SetParametersResult(successful=True)
+
+
+NODE_CLASS = VoxelReconstructorNode
+
+
+def main(args=None) -> None:
+    """Run the node alone (``ros2 run learned_energy_ros voxel_reconstructor``), autostarting when ``autostart``."""
+    from rclpy.executors import MultiThreadedExecutor
+    try:
+        with rclpy.init(args=args):
+            node = VoxelReconstructorNode()
+            if node.param("autostart"):
+                node.trigger_configure()
+                node.trigger_activate()
+            executor = MultiThreadedExecutor()
+            executor.add_node(node)
+            executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+
+
+if __name__ == "__main__":
+    main()
