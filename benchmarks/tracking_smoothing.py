@@ -6,7 +6,7 @@ sequences seen by a fixed virtual camera with detector-like noise.
 
     python benchmarks/tracking_smoothing.py                    # CMU val clips when ../shared exists
     python benchmarks/tracking_smoothing.py --procedural       # generated motion, no data needed
-    python benchmarks/tracking_smoothing.py --json out.json --settings 0,0,0 1,0,0 1,1,10
+    python benchmarks/tracking_smoothing.py --json out.json --settings 0,0,0 1,0,0 1,1,2 3,1,2
 
 A setting is ``temporal_weight,depth_cutoff,depth_beta`` (the node parameters
 of the same names; 0 turns each off).
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 
 import numpy as np
 import torch
@@ -62,28 +63,32 @@ def run_clip(lifter, joints_cam: np.ndarray, setting: tuple, noise: DetectorNois
     coco, _ = remap_joints(joints_cam, np.ones(joints_cam.shape[:2]), MOCAP_SKELETON, "coco17")
     rng = np.random.default_rng(seed)  # same noise for every weight
     out = np.full((len(coco), 17, 3), np.nan)
+    seconds = 0.0
     for t in range(len(coco)):
         px, scores, _ = observe(coco[t][None], CAMERA, noise, rng)
+        start = time.perf_counter()
         result = pipe.process(KeypointFrame(t / fps, CAMERA, px, scores, np.zeros(1, np.int64)))
+        seconds += time.perf_counter() - start
         if len(result.track_ids):
             out[t] = result.joints[0]
-    return out
+    return out, 1e3 * seconds / len(coco)
 
 
-def evaluate(pred: np.ndarray, truth: np.ndarray) -> dict:
+def evaluate(pred: np.ndarray, truth: np.ndarray, latency_ms: float) -> dict:
     ok = np.isfinite(pred).all(axis=(1, 2))
     rel = lambda x: x - x[:, :1]  # noqa: E731 (root-relative: the pose without its translation)
     return {"mpjpe_mm": float(mpjpe(pred[ok], truth[ok]).mean()), "accel_err_mm": acceleration_error(pred, truth),
             "accel_err_pose_mm": acceleration_error(rel(pred), rel(truth)),
             "accel_err_root_mm": acceleration_error(pred[:, :1], truth[:, :1]),
             "root_err_mm": float(1e3 * np.linalg.norm(pred[ok, 0] - truth[ok, 0], axis=-1).mean()),
-            "jitter_mm": jitter(pred), "jitter_truth_mm": jitter(truth), "published": float(ok.mean())}
+            "jitter_mm": jitter(pred), "jitter_truth_mm": jitter(truth), "published": float(ok.mean()),
+            "ms_per_frame": latency_ms}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", default="default")
-    parser.add_argument("--settings", nargs="+", default=["0,0,0", "1,0,0", "1,1,10"],
+    parser.add_argument("--settings", nargs="+", default=["0,0,0", "1,0,0", "0,1,2", "1,1,2"],
                         help="temporal_weight,depth_cutoff,depth_beta triples (0 = off)")
     parser.add_argument("--clips", type=int, default=4)
     parser.add_argument("--frames", type=int, default=90)
@@ -105,12 +110,13 @@ def main(argv=None) -> int:
         cam = to_camera(world, args.distance)
         truth, _ = remap_joints(cam, np.ones(cam.shape[:2]), MOCAP_SKELETON, "h36m17")
         for w in settings:
-            rows[w].append(evaluate(run_clip(lifter, cam, w, noise, i, fps), truth))
+            pred, ms = run_clip(lifter, cam, w, noise, i, fps)
+            rows[w].append(evaluate(pred, truth, ms))
     table = {w: {k: float(np.mean([r[k] for r in rs])) for k in rs[0]} for w, rs in rows.items()}
     print(f"{len(clips)} clips x {args.frames} frames @ {args.fps:g} fps, sigma {args.sigma} px, 5% dropped joints, "
           f"{args.distance} m, checkpoint {args.checkpoint}")
     cols = ("mpjpe_mm", "root_err_mm", "accel_err_mm", "accel_err_pose_mm", "accel_err_root_mm", "jitter_mm",
-            "jitter_truth_mm", "published")
+            "jitter_truth_mm", "ms_per_frame")
     print(f"{'weight,cutoff,beta':>18} " + " ".join(f"{c:>17}" for c in cols))
     for w, m in table.items():
         print(f"{','.join(f'{v:g}' for v in w):>18} " + " ".join(f"{m[c]:>17.2f}" for c in cols))

@@ -1,6 +1,4 @@
 """`learned-energy-ros run` / NodeRunner: params file, overrides, bad arguments (no lifter needed)."""
-import importlib.util
-
 import pytest
 
 pytest.importorskip("rclpy", reason="rclpy is not installed")
@@ -39,12 +37,16 @@ def test_main_rejects_unknown_nodes_and_missing_files(tmp_path):
         run.main(["--params-file", str(tmp_path / "missing.yaml")])
 
 
-@pytest.mark.skipif(importlib.util.find_spec("learned_energy_ros.ros.voxel_node") is not None,
-                    reason="the voxel node exists, so it is not skipped")
-def test_absent_optional_node_is_skipped_with_a_warning(caplog):
-    with NodeRunner(["voxel_reconstructor"], activate=False) as runner:
+def test_absent_optional_node_is_skipped_with_a_warning(caplog, monkeypatch):
+    monkeypatch.setitem(run.NODE_MODULES, "future_node", "learned_energy_ros.ros.no_such_node_module")
+    with NodeRunner(["future_node"], activate=False) as runner:
         assert runner.nodes == {}
-    assert "skipping node voxel_reconstructor" in caplog.text
+    assert "skipping node future_node" in caplog.text
+
+
+def test_both_nodes_start_in_one_runner():
+    with NodeRunner(["pose_lifter", "voxel_reconstructor"], activate=False) as runner:
+        assert sorted(runner.nodes) == ["pose_lifter", "voxel_reconstructor"]
 
 
 @pytest.mark.timeout(60)
