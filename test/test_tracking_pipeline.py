@@ -172,3 +172,11 @@ def test_depth_filter_cuts_distance_jitter_and_keeps_the_2d_fit():
     assert np.std(np.diff(depth(smooth)[15:])) < 0.5 * np.std(np.diff(depth(raw)[15:]))
     # rescaling about the camera centre does not move the reprojection
     np.testing.assert_allclose(CAM_A.project(smooth[-1]), CAM_A.project(raw[-1]), atol=1e-3)
+
+
+def test_smoothing_parameter_sets_map_to_pipeline_settings():
+    from learned_energy_ros.ros.params import pipeline_settings, smoothing_parameters
+    off = PipelineConfig(**pipeline_settings(smoothing_parameters(False)))
+    on = PipelineConfig(**pipeline_settings(smoothing_parameters(True)))
+    assert off.temporal_weight == 0 and off.depth_cutoff == 0
+    assert on.temporal_weight > 0 and on.depth_cutoff > 0

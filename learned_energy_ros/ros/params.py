@@ -46,3 +46,14 @@ def pipeline_settings(values: dict) -> dict:
         if key in out:
             out[key] = float(out[key])
     return out
+
+
+#: Parameters that make up temporal smoothing (temporal energy + warm start, distance filter).
+SMOOTHING_KEYS = ("temporal_weight", "depth_cutoff", "depth_beta")
+
+
+def smoothing_parameters(enabled: bool) -> dict:
+    """Run-time parameter values that turn all temporal smoothing off, or back to the defaults."""
+    if not enabled:
+        return {"temporal_weight": 0.0, "depth_cutoff": 0.0}
+    return {key: POSE_LIFTER_PARAMETERS[key][0] for key in SMOOTHING_KEYS}
