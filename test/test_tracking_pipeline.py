@@ -175,6 +175,7 @@ def test_depth_filter_cuts_distance_jitter_and_keeps_the_2d_fit():
 
 
 def test_smoothing_parameter_sets_map_to_pipeline_settings():
+    pytest.importorskip("sensor_msgs", reason="learned_energy_ros.ros needs ROS 2 messages")
     from learned_energy_ros.ros.params import pipeline_settings, smoothing_parameters
     off = PipelineConfig(**pipeline_settings(smoothing_parameters(False)))
     on = PipelineConfig(**pipeline_settings(smoothing_parameters(True)))
