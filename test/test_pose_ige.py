@@ -153,3 +153,20 @@ def test_train_config_round_trip():
     cfg = TrainConfig.from_dict({"init_iters": 5, "lifter": {"energy_hidden": 32}, "train_steps": [2, 3], "junk": 1})
     assert cfg.init_iters == 5 and cfg.lifter.energy_hidden == 32 and cfg.train_steps == (2, 3)
     assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_closed_form_energy_gradient_matches_autograd(batch):
+    from learned_energy_ros.pose.energy_grad import energy_and_grad
+
+    model = IGEPoseModel(LifterConfig(energy_hidden=16, energy_outputs=3))
+    sc = batch.scores.clone()
+    sc[:, 2] = 0.0
+    can = model.canonical(batch.normalized, sc)
+    pose = (targets(model, batch, can).pose + 0.1 * torch.randn(12, 17, 3)).double().requires_grad_(True)
+    model.double()
+    ctx = model.context(can, sc.double(), previous=torch.randn(12, 17, 3).double(), temporal_weight=torch.rand(12).double())
+    ctx.obs, ctx.scale = ctx.obs.double(), ctx.scale.double()
+    value = model.energy(pose, ctx)
+    grad = torch.autograd.grad(value.sum(), pose)[0]
+    v2, g2 = energy_and_grad(model.energy, pose.detach(), ctx)
+    assert torch.allclose(value, v2, rtol=1e-9) and torch.allclose(grad, g2, rtol=1e-7, atol=1e-9)

@@ -24,7 +24,13 @@ def _inv_softplus(x: float) -> float:
 
 
 def energy_grad(energy_fn: EnergyFn, y: torch.Tensor, create_graph: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return ``(energy (B,), dE/dy like y)``; the batch energies are independent, so grad of the sum is per-sample."""
+    """Return ``(energy (B,), dE/dy like y)``; the batch energies are independent, so grad of the sum is per-sample.
+
+    When no graph is needed and ``energy_fn`` offers ``value_and_grad`` (a closed-form gradient), that is used.
+    """
+    if not create_graph and hasattr(energy_fn, "value_and_grad"):
+        with torch.no_grad():
+            return energy_fn.value_and_grad(y.detach())
     with torch.enable_grad():
         if not y.requires_grad:
             y = y.detach().requires_grad_(True)

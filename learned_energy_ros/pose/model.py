@@ -11,6 +11,7 @@ from learned_energy_ros.core.skeleton import TRAINING_SKELETON, get_skeleton
 from learned_energy_ros.core.unrolled import UnrolledGD, UnrolledMomentum
 from learned_energy_ros.pose.canonical import Canonical, canonicalize, to_camera
 from learned_energy_ros.pose.energy import EnergyContext, PoseEnergy
+from learned_energy_ros.pose.energy_grad import EnergyFunction
 
 __all__ = ["LifterConfig", "InitNet", "IGEPoseModel", "build_model"]
 
@@ -109,7 +110,7 @@ class IGEPoseModel(nn.Module):
 
     def descend(self, pose0: torch.Tensor, ctx: EnergyContext, steps: int, create_graph: bool = False) -> list[torch.Tensor]:
         """Run ``steps`` unrolled updates; returns every iterate (steps + 1) of (B, 17, 3)."""
-        return self.optimizer(pose0, lambda p: self.energy(p, ctx), steps, create_graph)
+        return self.optimizer(pose0, EnergyFunction(self.energy, ctx), steps, create_graph)
 
     def to_metric(self, pose: torch.Tensor, can: Canonical, size: torch.Tensor) -> torch.Tensor:
         """Canonical pose (B, 17, 3) + metric size (B,) -> camera-frame joints (B, 17, 3) in meters."""
