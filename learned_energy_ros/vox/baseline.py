@@ -20,7 +20,7 @@ class BaselineConfig:
     image_size: int = 64  # S: canonical input size
     width_mult: float = 1.0  # encoder width multiplier (same encoder as IGE)
     features: int = 32  # encoder feature channels
-    latent: int = 32  # channels of the 4^3 latent grid
+    latent: int = 16  # channels of the 4^3 latent grid (the fc into it dominates the size)
 
 
 class BaselineVoxelModel(nn.Module):

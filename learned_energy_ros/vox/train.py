@@ -85,7 +85,9 @@ def train(model, data: dict, val: dict | None, args, device) -> dict:
         model.train()
         x, y = _batch(data, rng.integers(0, len(data["images"]), args.batch), rng, device)
         iterates = model(x)
-        loss = sum(loss_fn(z, y) for z in iterates) / len(iterates)  # every iterate is supervised
+        # every iterate is supervised, later ones more (the descent must improve on the initial estimate)
+        weights = torch.arange(1, len(iterates) + 1, dtype=torch.float32) / (len(iterates) * (len(iterates) + 1) / 2)
+        loss = sum(w * loss_fn(z, y) for w, z in zip(weights.tolist(), iterates))
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
