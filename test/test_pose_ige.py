@@ -170,3 +170,26 @@ def test_closed_form_energy_gradient_matches_autograd(batch):
     grad = torch.autograd.grad(value.sum(), pose)[0]
     v2, g2 = energy_and_grad(model.energy, pose.detach(), ctx)
     assert torch.allclose(value, v2, rtol=1e-9) and torch.allclose(grad, g2, rtol=1e-7, atol=1e-9)
+
+
+def test_training_run_writes_a_loadable_checkpoint_and_resumes(tmp_path):
+    import yaml
+
+    from learned_energy_ros.pose.lifter import load_lifter
+    from learned_energy_ros.pose.train import run
+
+    clips = synthetic_clips(1, 16)
+    cfg = TrainConfig(init_iters=3, energy_iters=2, batch_size=8, val_samples=8, train_steps=(1, 2), lifter=TINY)
+    meta = run(cfg, clips, clips, tmp_path)
+    ck = torch.load(tmp_path / "lifter.pt", weights_only=True)
+    assert set(ck) >= {"weights", "model_args", "config", "skeletons", "metadata"} and "optimizer" not in ck
+    assert ck["skeletons"]["output_joints"][0] == "pelvis" and set(meta["val_2px"]) == {"0", "1", "2", "4", "8", "16"}
+    assert yaml.safe_load((tmp_path / "config.yaml").read_text())["lifter"]["energy_hidden"] == TINY.energy_hidden
+    lifter = load_lifter(tmp_path / "lifter.pt", device="cpu")
+    assert lifter.metadata["method"] == "ige" and lifter.num_steps == TINY.default_steps
+    before = {k: v.clone() for k, v in lifter.model.state_dict().items()}
+    cfg.energy_iters = 3  # resume: one more energy iteration from last.pt
+    run(cfg, clips, clips, tmp_path, resume=True)
+    after = torch.load(tmp_path / "lifter.pt", weights_only=True)["weights"]
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("init_net"))  # frozen in stage 2
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("energy"))

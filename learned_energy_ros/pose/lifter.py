@@ -192,4 +192,6 @@ def load_lifter(checkpoint: str | Path = "default", device: str = "auto") -> Lif
         raise LiftError(f"{path} is not a learned_energy_ros IGE lifter checkpoint")
     model = build_model(ck["model_args"])
     model.load_state_dict(ck["weights"])
-    return Lifter(model, dev, ck.get("metadata"))
+    metadata = dict(ck.get("metadata") or {})
+    metadata.setdefault("method", (ck.get("config") or {}).get("method", "ige"))  # "ige" or "init-only"
+    return Lifter(model, dev, metadata)

@@ -116,6 +116,7 @@ def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = Fals
         train_stage(model, sampler, energy_opt, cfg.energy_iters, loss_fn, "energy", cfg.batch_size,
                     start=state["iter"], on_checkpoint=lambda it: save_last(it, "energy"), device=device)
         state["seconds"]["energy"] += timer() - t0
+        save_last(cfg.energy_iters, "energy")  # a later --resume with more energy_iters continues from here
     return _finish(model, cfg, val_clips, out, state)
 
 
@@ -127,8 +128,8 @@ def _energy_optimizer(model: IGEPoseModel, cfg: TrainConfig) -> torch.optim.Opti
 
 
 def _finish(model: IGEPoseModel, cfg: TrainConfig, val_clips, out: Path, state: dict) -> dict:
-    meta = {"progress": dict(state, stage="done"), "train_seconds": sum(state["seconds"].values()),
-            "step_size": float(model.optimizer.step_size), "torch": str(torch.__version__)}
+    meta = {"method": cfg.method, "progress": dict(state, stage="done"), "train_seconds": sum(state["seconds"].values()),
+            "step_size": model.optimizer.step_size.item(), "torch": str(torch.__version__)}
     if val_clips:
         batch = fixed_eval_set(val_clips, cfg.val_samples, CameraRanges.broad(), DetectorNoise(sigma_px=2.0),
                                seed=cfg.seed + 1, input_skeleton=cfg.lifter.input_skeleton).to(next(model.parameters()).device)
