@@ -6,7 +6,7 @@ sequences seen by a fixed virtual camera with detector-like noise.
 
     python benchmarks/tracking_smoothing.py                    # CMU val clips when ../shared exists
     python benchmarks/tracking_smoothing.py --procedural       # generated motion, no data needed
-    python benchmarks/tracking_smoothing.py --json out.json --settings 0,0,0 1,0,0 1,1,2 3,1,2
+    python benchmarks/tracking_smoothing.py --json out.json --settings 0,0,0 1,0,0 1,1,10 1,1,0
 
 A setting is ``temporal_weight,depth_cutoff,depth_beta`` (the node parameters
 of the same names; 0 turns each off).
@@ -88,7 +88,7 @@ def evaluate(pred: np.ndarray, truth: np.ndarray, latency_ms: float) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", default="default")
-    parser.add_argument("--settings", nargs="+", default=["0,0,0", "1,0,0", "0,1,2", "1,1,2"],
+    parser.add_argument("--settings", nargs="+", default=["0,0,0", "1,0,0", "0,1,10", "1,1,10"],
                         help="temporal_weight,depth_cutoff,depth_beta triples (0 = off)")
     parser.add_argument("--clips", type=int, default=4)
     parser.add_argument("--frames", type=int, default=90)

@@ -133,7 +133,7 @@ def test_temporal_smoothing_lowers_acceleration_error(system):
         pytest.skip("no trained lifter checkpoint shipped yet: smoothing accuracy needs one")
     set_params(node, temporal_weight=0.0, depth_cutoff=0.0)
     raw = _run_sequence(driver, (20,), 1)
-    set_params(node, temporal_weight=1.0, depth_cutoff=1.0, depth_beta=2.0)  # the defaults
+    set_params(node, temporal_weight=1.0, depth_cutoff=1.0, depth_beta=10.0)  # the defaults
     smooth = _run_sequence(driver, (21,), 1)
     err_raw = float(acceleration_error(raw, H36M))
     err_smooth = float(acceleration_error(smooth, H36M))

@@ -16,7 +16,7 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "temporal_weight": (1.0, "Weight of the temporal energy and warm start from each track's previous 3D (0 disables smoothing).", "frame"),
     "max_energy": (0.0, "Skeletons whose final energy exceeds this are not published (0: no filter).", "frame"),
     "depth_cutoff": (1.0, "One-Euro cutoff (Hz) smoothing each track's distance to the camera, the main jitter of monocular 3D (0 disables).", "frame"),
-    "depth_beta": (2.0, "One-Euro speed coefficient of the distance filter (1/s): higher = less lag for fast approach.", "frame"),
+    "depth_beta": (10.0, "One-Euro speed coefficient of the distance filter (1/s): higher = less lag for fast approach.", "frame"),
     "track_timeout": (1.0, "Seconds after which an unseen track dies and its markers are deleted.", "frame"),
     "association_gate": (0.5, "Largest mean 2D joint distance, in person sizes, that continues a track.", "frame"),
     "sync_slop": (0.02, "Approximate-time synchronization slop between camera_info, keypoints and image (s).", "sync"),
