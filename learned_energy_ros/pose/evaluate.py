@@ -93,7 +93,7 @@ def ige_methods(checkpoint: str, device: str, steps=IGE_STEPS, label: str = "ige
 
 def baseline_methods(specs: list[str], device: str, lifter=None) -> list[Method]:
     """Resolve ``--baselines`` items: checkpoint files, folders of them, or shipped names."""
-    from learned_energy_ros.pose.baselines import load_baseline, models_dir
+    from learned_energy_ros.pose.baselines import default_init_name, load_baseline, models_dir
 
     names: list[str] = []
     for spec in specs:
@@ -102,14 +102,17 @@ def baseline_methods(specs: list[str], device: str, lifter=None) -> list[Method]
             path = models_dir()
         if path.is_dir():
             names += [str(p) for p in sorted(path.glob("martinez_*.pt")) + sorted(path.glob("gan_prior.pt"))]
-            names.append("reprojection")
+            has_init = lifter is not None or any(path.glob("martinez_norm_*.pt"))
+            if has_init:
+                names.append("reprojection" if lifter is not None else f"reprojection:{default_init_name(path)}")
         else:
             names.append(spec)
     out = []
     for name in dict.fromkeys(names):
         model = load_baseline(name, device, lifter=lifter)
-        modules = list(getattr(model, "modules", ())) if name == "reprojection" else [model]
-        label = model.method if name != "reprojection" else f"reprojection({model.init_name})"
+        fit = name.startswith("reprojection")
+        modules = list(model.modules) if fit else [model]
+        label = f"reprojection({model.init_name})" if fit else model.method
         out.append(Method(label, model.predict, modules))
     return out
 

@@ -25,7 +25,7 @@ from learned_energy_ros.pose.baselines.martinez import MartinezLifter, parse_met
 from learned_energy_ros.pose.baselines.reprojection import ReprojectionFit
 from learned_energy_ros.pose.baselines.training import BaselineConfig, resolve_device, train_gan, train_martinez
 
-__all__ = ["train_baseline", "load_baseline", "BaselineConfig", "BaselineError", "METHODS", "models_dir",
+__all__ = ["train_baseline", "load_baseline", "default_init_name", "BaselineConfig", "BaselineError", "METHODS", "models_dir",
            "checkpoint_name"]
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,7 @@ def train_baseline(method: str, train_clips, val_clips, config=None, out_dir=Non
     if method.startswith("martinez"):
         sampler, val = _samplers(train_clips, val_clips, cfg)
         args = parse_method(method)
+        args.dropout = cfg.martinez_dropout
         args.input_skeleton, args.num_input_joints = sampler.input_skeleton, val.keypoints_px.shape[1]
         model = MartinezLifter(args)
         meta = train_martinez(model, sampler, val, cfg, device)
@@ -149,8 +150,9 @@ def train_baseline(method: str, train_clips, val_clips, config=None, out_dir=Non
     return path
 
 
-def _default_init_name() -> str:
-    shipped = sorted(models_dir().glob("martinez_norm_*.pt"), key=lambda p: p.stat().st_size)
+def default_init_name(folder=None) -> str:
+    """Return the largest ``martinez_norm_*.pt`` in ``folder`` (default: the shipped models)."""
+    shipped = sorted(Path(folder or models_dir()).glob("martinez_norm_*.pt"), key=lambda p: p.stat().st_size)
     if not shipped:
         raise BaselineError("reprojection needs an initial estimate: pass lifter= or ship a martinez_norm checkpoint")
     return str(shipped[-1])
@@ -160,7 +162,8 @@ def load_baseline(path_or_name, device="auto", lifter=None):
     """Load a baseline by shipped name (``martinez-norm-256x1``, ``gan-prior``, ``reprojection``) or path.
 
     Args:
-        path_or_name: checkpoint path or method name.
+        path_or_name: checkpoint path or method name; ``reprojection:<init>`` starts the
+            reprojection fit from the named/given Martinez checkpoint.
         device: ``auto`` | ``cpu`` | ``cuda``.
         lifter: optional IGE lifter; ``reprojection`` then starts from its initial net
             (``lifter.predict(batch, steps=0)``), else from the shipped Martinez-norm.
@@ -169,11 +172,14 @@ def load_baseline(path_or_name, device="auto", lifter=None):
     """
     dev = resolve_device(device)
     name = str(path_or_name)
+    if name.startswith("reprojection:"):
+        init = load_baseline(name.split(":", 1)[1], device)
+        return ReprojectionFit(init.predict, init_name=init.method, modules=[init])
     if name == "reprojection":
         if lifter is not None:
             return ReprojectionFit(lambda b: lifter.predict(b, steps=0), init_name="ige-init",
                                    modules=[m for m in [getattr(lifter, "model", None)] if m is not None])
-        init = load_baseline(_default_init_name(), device)
+        init = load_baseline(default_init_name(), device)
         return ReprojectionFit(init.predict, init_name=init.method, modules=[init])
     path = Path(name)
     if not path.exists():

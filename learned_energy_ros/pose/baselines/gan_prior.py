@@ -96,9 +96,16 @@ class GanPrior(nn.Module):
         return asdict(self.args)
 
     def generate(self, z: torch.Tensor) -> torch.Tensor:
-        """Map latents (N, latent) to canonical unit-scale poses (N, 17, 3), pelvis at 0."""
+        """Map latents (N, latent) to canonical unit-scale poses (N, 17, 3), pelvis at 0.
+
+        The output is renormalized to unit RMS so that metric size comes only from
+        the (prior-weighted) scale: otherwise the latent search shrinks the person
+        and walks it towards the camera, which fits the 2D equally well.
+        """
         pose = self.generator(z).reshape(-1, _J, 3)
-        return pose - pose[:, :1]
+        pose = pose - pose[:, :1]
+        rms = pose.pow(2).sum(-1).mean(-1).sqrt().clamp_min(1e-6)  # (N,)
+        return pose / rms[:, None, None]
 
     def predict(self, batch) -> torch.Tensor:
         """Fit the prior to each sample's 2D; return joints (B, 17, 3), meters, camera frame."""
