@@ -25,8 +25,6 @@ __all__ = ["main", "build_parser", "load_motion"]
 
 log = logging.getLogger(__name__)
 
-# temporal_weight of the unsmoothed pass; the smoothed pass keeps the node's default.
-_PASSES = (("no_smoothing", {"temporal_weight": 0.0}), ("smoothing", {"temporal_weight": 1.0}))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,11 +18,10 @@ log = logging.getLogger(__name__)
 
 
 def _passes() -> tuple:
-    """(name, run-time parameters) of the two passes: smoothing off, then the node's default."""
-    from learned_energy_ros.ros.params import POSE_LIFTER_PARAMETERS
+    """(name, run-time parameters) of the two passes: all smoothing off, then the node's defaults."""
+    from learned_energy_ros.ros.params import smoothing_parameters
 
-    default = float(POSE_LIFTER_PARAMETERS["temporal_weight"][0])
-    return (("no_smoothing", {"temporal_weight": 0.0}), ("smoothing", {"temporal_weight": default}))
+    return (("no_smoothing", smoothing_parameters(False)), ("smoothing", smoothing_parameters(True)))
 
 
 def _video_frames(scene, result, render) -> list:
