@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from _common import evaluate_rows, load, markdown_table, save_json  # noqa: E402
+from _pose_common import evaluate_rows, load, markdown_table, save_json  # noqa: E402
 
 CONDITIONS = ("clean", "missing", "outliers", "noisy")
 

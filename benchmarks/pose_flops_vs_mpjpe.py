@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from _common import evaluate_rows, load, markdown_table, save_json  # noqa: E402
+from _pose_common import evaluate_rows, load, markdown_table, save_json  # noqa: E402
 
 
 def plot(rows: list[dict], path: str, title: str) -> None:
