@@ -47,6 +47,11 @@ class PipelineConfig:
             The temporal energy smooths the pose; the monocular distance estimate is the
             remaining jitter, and rescaling about the camera centre keeps the 2D fit exact.
         depth_beta: One-Euro speed coefficient (1/s) of that filter: higher = less lag when walking.
+        max_persons: frames with more persons are skipped (a garbage or huge message must not
+            stall the node for seconds).
+        jump_reset: a stamp this many seconds before the last one is a time jump (bag loop,
+            sim-time or camera restart), not a late frame: tracks are reset and it is processed
+            (0: never; such frames stay ``out_of_order``).
     """
 
     input_skeleton: str = "coco17"
@@ -59,6 +64,8 @@ class PipelineConfig:
     min_joints: int = 6
     depth_cutoff: float = 0.0
     depth_beta: float = 0.0
+    max_persons: int = 50
+    jump_reset: float = 10.0
 
     def __post_init__(self) -> None:
         get_skeleton(self.input_skeleton)  # raises SkeletonError for an unknown layout
@@ -67,7 +74,8 @@ class PipelineConfig:
             "temporal_weight": 0.0 <= self.temporal_weight < math.inf, "num_steps": 0 <= self.num_steps <= 1000,
             "track_timeout": 0 < self.track_timeout < math.inf, "association_gate": 0 < self.association_gate,
             "min_joints": 1 <= self.min_joints, "depth_cutoff": 0 <= self.depth_cutoff < math.inf,
-            "depth_beta": 0 <= self.depth_beta < math.inf,
+            "depth_beta": 0 <= self.depth_beta < math.inf, "max_persons": 1 <= self.max_persons <= 10000,
+            "jump_reset": 0 <= self.jump_reset < math.inf,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -106,6 +114,9 @@ class FrameResult:
         vanished: ids of tracks that died at this frame.
         rejected: ids of tracks whose skeleton exceeded ``max_energy``.
         camera_changed: True when this frame's calibration differs from the previous frame's.
+        frame_changed: True when the camera frame_id changed (tracks were reset: their 3D was in another frame).
+        time_jumped: True when the stamp jumped back by ``jump_reset`` or more (tracks were reset).
+        clipped_scores: number of scores outside [0, 1] clipped into it.
     """
 
     stamp: float
@@ -121,6 +132,9 @@ class FrameResult:
     rejected: list = field(default_factory=list)
     too_few_joints: int = 0
     camera_changed: bool = False
+    frame_changed: bool = False
+    time_jumped: bool = False
+    clipped_scores: int = 0
 
 
 class PosePipeline:
@@ -161,31 +175,47 @@ class PosePipeline:
         self.last_stamp, self.camera = None, None
         return self.tracker.reset()
 
-    def _validate(self, frame: KeypointFrame) -> tuple[np.ndarray, np.ndarray]:
+    def _check_order(self, stamp: float) -> bool:
+        """Raise for a duplicate or late stamp; return True for a backward time jump (reset needed)."""
+        if not math.isfinite(stamp):
+            raise FrameSkipped("bad_stamp", f"stamp {stamp}")
+        if self.last_stamp is None or stamp > self.last_stamp:
+            return False
+        if stamp == self.last_stamp:
+            raise FrameSkipped("duplicate_stamp", f"stamp {stamp:.6f} was already processed")
+        if self.config.jump_reset > 0 and self.last_stamp - stamp >= self.config.jump_reset:
+            return True
+        raise FrameSkipped("out_of_order", f"stamp {stamp:.6f} < last processed {self.last_stamp:.6f}")
+
+    def _validate(self, frame: KeypointFrame) -> tuple[np.ndarray, np.ndarray, int]:
         cfg = self.config
-        if not math.isfinite(frame.stamp):
-            raise FrameSkipped("bad_stamp", f"stamp {frame.stamp}")
-        if self.last_stamp is not None and frame.stamp <= self.last_stamp:
-            raise FrameSkipped("out_of_order", f"stamp {frame.stamp:.6f} <= last processed {self.last_stamp:.6f}")
         keypoints = np.asarray(frame.keypoints, dtype=np.float64)  # (N, J, 2)
         scores = np.asarray(frame.scores, dtype=np.float64)  # (N, J)
         J = len(get_skeleton(cfg.input_skeleton))
         if keypoints.ndim != 3 or keypoints.shape[1:] != (J, 2) or scores.shape != keypoints.shape[:2]:
             raise FrameSkipped("skeleton_mismatch", f"expected ({J} joints of {cfg.input_skeleton}), got "
                                f"keypoints {keypoints.shape} scores {scores.shape}")
+        if keypoints.shape[0] > cfg.max_persons:
+            raise FrameSkipped("too_many_persons", f"{keypoints.shape[0]} persons > max_persons={cfg.max_persons}")
+        if not np.all(np.isfinite(scores)):
+            raise FrameSkipped("invalid_keypoints", "NaN or inf in scores")
+        outside = int(np.count_nonzero((scores < 0) | (scores > 1)))
+        scores = np.clip(scores, 0.0, 1.0)  # (N, J) a detector's >1 or <0 confidence is not more evidence
         visible = scores > cfg.min_score
-        if not np.all(np.isfinite(scores)) or not np.all(np.isfinite(keypoints[visible])):
-            raise FrameSkipped("invalid_keypoints", "NaN or inf in keypoints or scores")
+        if not np.all(np.isfinite(keypoints[visible])):
+            raise FrameSkipped("invalid_keypoints", "NaN or inf in keypoints")
         if np.asarray(frame.person_ids).shape != (keypoints.shape[0],):
             raise FrameSkipped("invalid_keypoints", "person_ids do not match the number of persons")
-        return keypoints, np.where(visible, scores, 0.0)
+        return keypoints, np.where(visible, scores, 0.0), outside
 
-    def _note_camera(self, camera: Camera) -> bool:
+    def _note_camera(self, camera: Camera) -> tuple[bool, bool]:
+        """Return ``(calibration changed, frame_id changed)`` against the previous frame's camera."""
         changed = self.camera is not None and not self.camera.same_calibration(camera)
+        moved = self.camera is not None and self.camera.frame_id != camera.frame_id
         if changed:
             logger.info("camera calibration changed: %r -> %r (used from this frame on)", self.camera, camera)
         self.camera = camera
-        return changed
+        return changed, moved
 
     def process(self, frame: KeypointFrame) -> FrameResult:
         """Lift one frame; raise ``FrameSkipped`` for an unusable one.
@@ -193,7 +223,8 @@ class PosePipeline:
         Frames rejected by validation leave the state unchanged; a frame that fails
         in the lifter still advances the stamp and the tracks (its 2D was valid).
         """
-        keypoints, scores = self._validate(frame)
+        jumped = self._check_order(frame.stamp)
+        keypoints, scores, clipped = self._validate(frame)
         cfg = self.config
         enough = (scores > 0).sum(axis=1) >= cfg.min_joints  # (N,)
         keypoints, scores = keypoints[enough], scores[enough]
@@ -201,13 +232,16 @@ class PosePipeline:
         normalized = frame.camera.normalize(keypoints) if len(keypoints) else keypoints  # (N, J, 2)
         if not np.all(np.isfinite(normalized[scores > 0])):
             raise FrameSkipped("invalid_keypoints", "keypoints cannot be undistorted by this camera")
-        changed = self._note_camera(frame.camera)
+        changed, moved = self._note_camera(frame.camera)
+        reset = self.tracker.reset() if (jumped or moved) else []  # old tracks are in another time or frame
         self.last_stamp = frame.stamp
         track_ids, vanished = self.tracker.update(frame.stamp, normalized, scores > 0, ids)
+        vanished = sorted((set(vanished) | set(reset)) - {int(t) for t in track_ids})
         skeleton_out = get_skeleton(getattr(self.lifter, "skeleton", "h36m17"))
         result = FrameResult(
             frame.stamp, frame.camera, skeleton_out, track_ids[:0], np.zeros((0, len(skeleton_out), 3)), np.zeros(0),
             np.zeros((0, len(skeleton_out))), keypoints[:0], scores[:0], vanished, [], int((~enough).sum()), changed,
+            moved, jumped, clipped,
         )
         if len(keypoints) == 0:
             return result

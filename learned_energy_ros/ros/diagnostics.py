@@ -32,9 +32,9 @@ class FrameStats:
         self.arrivals.setdefault(topic, deque(maxlen=1000)).append(self.clock())
         self.counts[f"received_{topic}"] += 1
 
-    def skip(self, reason: str) -> None:
-        """Record a frame skipped for ``reason`` (a short snake_case key)."""
-        self.skipped[reason] += 1
+    def skip(self, reason: str, n: int = 1) -> None:
+        """Record ``n`` frames skipped for ``reason`` (a short snake_case key)."""
+        self.skipped[reason] += n
 
     def count(self, key: str, n: int = 1) -> None:
         """Add ``n`` to a named counter (e.g. ``rejected_energy``)."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "device": ("auto", "Torch device for the lifter: auto (CUDA when available, else CPU), cpu, cuda or cuda:N.", "configure"),
+    "device_fallback": (True, "When device asks for CUDA and none is available: fall back to the CPU with a warning (true) or fail to configure (false).", "configure"),
     "checkpoint": ("default", "Lifter checkpoint: 'default' (shipped with the package) or a path to a .pt file.", "configure"),
     "input_skeleton": ("coco17", "Layout of the incoming keypoints (joint indices): coco17, coco18, body25, mediapipe33, h36m17, ...", "frame"),
     "min_score": (0.2, "Keypoints with score at or below this are treated as missing.", "frame"),
@@ -21,6 +22,11 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "association_gate": (0.5, "Largest mean 2D joint distance, in person sizes, that continues a track.", "frame"),
     "sync_slop": (0.02, "Approximate-time synchronization slop between camera_info, keypoints and image (s).", "sync"),
     "sync_queue": (10, "Approximate-time synchronizer queue size per input.", "sync"),
+    "max_pending": (2, "Synchronized frames waiting for the model; when full the OLDEST is dropped (counted as skipped_overload), bounding latency.", "frame"),
+    "max_stamp_future": (600.0, "Frames stamped more than this many seconds ahead of the node clock are skipped (0: no check).", "frame"),
+    "max_stamp_age": (0.0, "Frames stamped more than this many seconds behind the node clock are skipped (0: no check; bags replayed without sim time are old).", "frame"),
+    "jump_reset": (10.0, "A stamp this many seconds before the last one is a time jump (bag loop, sim or camera restart): tracks reset, frame processed (0: never).", "frame"),
+    "max_persons": (50, "Frames with more persons are skipped (garbage input must not stall the node).", "frame"),
     "publish_overlay": (True, "Subscribe to the image and publish ~/overlay with the reprojected 3D skeletons.", "frame"),
     "marker_lifetime": (0.5, "Lifetime of the skeleton markers (s), so they vanish if the node stops.", "frame"),
     "sensor_qos": ("sensor_data", "QoS of camera_info and keypoints: sensor_data, reliable or best_effort.", "configure"),
@@ -34,7 +40,7 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
 
 #: Parameter names that map 1:1 onto ``PipelineConfig`` fields.
 PIPELINE_KEYS = ("input_skeleton", "min_score", "min_joints", "num_steps", "temporal_weight", "max_energy",
-                 "track_timeout", "association_gate", "depth_cutoff", "depth_beta")
+                 "track_timeout", "association_gate", "depth_cutoff", "depth_beta", "max_persons", "jump_reset")
 
 
 def pipeline_settings(values: dict) -> dict:
@@ -42,7 +48,8 @@ def pipeline_settings(values: dict) -> dict:
     out = {k: values[k] for k in PIPELINE_KEYS if k in values}
     if "max_energy" in out:
         out["max_energy"] = float("inf") if out["max_energy"] <= 0 else float(out["max_energy"])
-    for key in ("min_score", "temporal_weight", "track_timeout", "association_gate", "depth_cutoff", "depth_beta"):
+    for key in ("min_score", "temporal_weight", "track_timeout", "association_gate", "depth_cutoff", "depth_beta",
+                "jump_reset"):
         if key in out:
             out[key] = float(out[key])
     return out
@@ -57,3 +64,26 @@ def smoothing_parameters(enabled: bool) -> dict:
     if not enabled:
         return {"temporal_weight": 0.0, "depth_cutoff": 0.0}
     return {key: POSE_LIFTER_PARAMETERS[key][0] for key in SMOOTHING_KEYS}
+
+
+#: Node-level (not pipeline) checks: name -> (test, what is allowed).
+_NODE_CHECKS = {
+    "sync_slop": (lambda v: 0 <= v <= 10, "in [0, 10] s"),
+    "sync_queue": (lambda v: 1 <= v <= 1000, "in [1, 1000]"),
+    "max_pending": (lambda v: 1 <= v <= 1000, "in [1, 1000]"),
+    "max_stamp_future": (lambda v: 0 <= v < float("inf"), ">= 0 s"),
+    "max_stamp_age": (lambda v: 0 <= v < float("inf"), ">= 0 s"),
+    "qos_depth": (lambda v: 1 <= v <= 1000, "in [1, 1000]"),
+    "diagnostics_period": (lambda v: 0 < v <= 3600, "in (0, 3600] s"),
+    "warn_period": (lambda v: 0 <= v < float("inf"), ">= 0 s"),
+    "marker_lifetime": (lambda v: 0 <= v < float("inf"), ">= 0 s"),
+}
+
+
+def check_node_values(changes: dict) -> None:
+    """Raise ValueError naming the first parameter outside its allowed range (node-level keys only)."""
+    for name, value in changes.items():
+        if name in _NODE_CHECKS:
+            ok, allowed = _NODE_CHECKS[name]
+            if not ok(value):
+                raise ValueError(f"{name}={value!r} must be {allowed}")

@@ -3,24 +3,35 @@
 Callbacks only translate messages (``pose_io``) around one ``PosePipeline.process``
 call. The lifter is loaded in ``on_configure``; publishers, subscriptions and
 the synchronizer live from ``on_activate`` to ``on_deactivate``.
+
+Overload policy: input callbacks (their own callback group) only synchronize and
+push frames into a bounded ``FrameQueue``; a guard condition wakes the worker
+(another group) which lifts the oldest pending frame. When frames arrive faster
+than they are lifted the oldest pending ones are dropped and counted
+(``skipped_overload``), so latency stays bounded (docs/reliability.md).
 """
 from __future__ import annotations
 
+import threading
 import time
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
 from learned_energy_ros.pose.pipeline import FrameSkipped, PipelineConfig, PosePipeline
+from learned_energy_ros.ros.conversions import stamp_to_sec
+from learned_energy_ros.ros.device import resolve_device
 from learned_energy_ros.ros.diagnostics import FrameStats, to_diagnostic_array
 from learned_energy_ros.ros.errors import ConversionError
+from learned_energy_ros.ros.frame_queue import FrameQueue, StampRejected, check_stamp
 from learned_energy_ros.ros.markers import delete_markers
-from learned_energy_ros.ros.params import POSE_LIFTER_PARAMETERS, pipeline_settings
+from learned_energy_ros.ros.params import POSE_LIFTER_PARAMETERS, check_node_values, pipeline_settings
 from learned_energy_ros.ros.pose_io import messages_to_frame, overlay_message, result_to_messages
 from learned_energy_ros.ros.qos import qos_from_name
 from learned_energy_ros.ros.sync import ApproximateTimeSynchronizer, StampBuffer, header_stamp_ns
@@ -44,6 +55,10 @@ class PoseLifterNode(LifecycleNode):
         self._sync = self._image_sub = None
         self._images = StampBuffer(10)
         self._last_warn: dict[str, float] = {}
+        self._queue = FrameQueue(int(self.param("max_pending")))
+        self._work_lock = threading.Lock()  # one frame at a time; deactivation waits for it
+        self._input_group, self._work_group = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
+        self._wake = None
 
     def param(self, name: str):
         return self.get_parameter(name).value
@@ -53,9 +68,11 @@ class PoseLifterNode(LifecycleNode):
         from learned_energy_ros.pose.lifter import load_lifter  # heavy (torch): only when configuring
         try:
             config = PipelineConfig(**pipeline_settings({k: self.param(k) for k in POSE_LIFTER_PARAMETERS}))
-            lifter = load_lifter(self.param("checkpoint"), device=self.param("device"))
+            device = resolve_device(self.param("device"), bool(self.param("device_fallback")),
+                                    self.get_logger().warning)
+            lifter = load_lifter(self.param("checkpoint"), device=device)
         except Exception as err:  # noqa: BLE001 (any load failure must fail the transition, not crash)
-            self.get_logger().error(f"configure failed: {err}")
+            self.get_logger().error(f"configure failed ({type(err).__name__}): {err}")
             return TransitionCallbackReturn.FAILURE
         self.pipeline = PosePipeline(lifter, config)
         self.get_logger().info(f"lifter {self.param('checkpoint')!r} on device {lifter.device} "
@@ -70,6 +87,9 @@ class PoseLifterNode(LifecycleNode):
         self.pub_overlay = self.create_publisher(Image, "~/overlay", image)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
         self._entities = [self.pub_markers, self.pub_joints, self.pub_overlay, self.pub_diag]
+        self._queue.clear()
+        self._wake = self.create_guard_condition(self._process_pending, callback_group=self._work_group)
+        self._entities.append(self._wake)
         self._make_sync(sensor)
         self._image_qos = image
         self._toggle_image_input(bool(self.param("publish_overlay")))
@@ -84,8 +104,10 @@ class PoseLifterNode(LifecycleNode):
         if self.param("use_message_filters"):
             try:
                 import message_filters
-                subs = [message_filters.Subscriber(self, CameraInfo, "camera_info", qos_profile=qos),
-                        message_filters.Subscriber(self, PointCloud2, "keypoints", qos_profile=qos)]
+                subs = [message_filters.Subscriber(self, CameraInfo, "camera_info", qos_profile=qos,
+                                                   callback_group=self._input_group),
+                        message_filters.Subscriber(self, PointCloud2, "keypoints", qos_profile=qos,
+                                                   callback_group=self._input_group)]
                 for sub, topic in zip(subs, ("camera_info", "keypoints")):
                     sub.registerCallback(lambda _msg, topic=topic: self.stats.arrived(topic))
                 self._sync = message_filters.ApproximateTimeSynchronizer(subs, queue, slop)
@@ -96,13 +118,15 @@ class PoseLifterNode(LifecycleNode):
             except ImportError:
                 pass
         self._sync = ApproximateTimeSynchronizer(2, queue, slop, self._on_frame)
-        self._entities.append(self.create_subscription(CameraInfo, "camera_info", lambda m: self._on_input(0, m), qos))
-        self._entities.append(self.create_subscription(PointCloud2, "keypoints", lambda m: self._on_input(1, m), qos))
+        for index, (kind, topic) in enumerate(((CameraInfo, "camera_info"), (PointCloud2, "keypoints"))):
+            self._entities.append(self.create_subscription(kind, topic, lambda m, i=index: self._on_input(i, m), qos,
+                                                           callback_group=self._input_group))
 
     def _toggle_image_input(self, wanted: bool) -> None:
         """Subscribe to images only while overlays are wanted (reliable images are expensive)."""
         if wanted and self._image_sub is None:
-            self._image_sub = self.create_subscription(Image, "image", self._on_image, self._image_qos)
+            self._image_sub = self.create_subscription(Image, "image", self._on_image, self._image_qos,
+                                                       callback_group=self._input_group)
             self._entities.append(self._image_sub)
         elif not wanted and self._image_sub is not None:
             self._entities.remove(self._image_sub)
@@ -110,11 +134,16 @@ class PoseLifterNode(LifecycleNode):
             self._image_sub = None
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        if self.pipeline is not None:
-            gone = self.pipeline.reset()
-            if gone:
-                self.pub_markers.publish(delete_markers(self._header_like(), gone))
-        self._destroy_entities()
+        with self._work_lock:  # waits for the frame being lifted; none starts after this
+            self._sync = None
+            pending = self._queue.clear()
+            if pending:
+                self.stats.skip("deactivated", pending)
+            if self.pipeline is not None:
+                gone = self.pipeline.reset()
+                if gone:
+                    self.pub_markers.publish(delete_markers(self._header_like(), gone))
+            self._destroy_entities()
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -127,21 +156,50 @@ class PoseLifterNode(LifecycleNode):
 
     def _destroy_entities(self) -> None:
         for entity in self._entities:
-            for destroy in (self.destroy_subscription, self.destroy_publisher, self.destroy_timer):
+            for destroy in (self.destroy_subscription, self.destroy_publisher, self.destroy_timer,
+                            self.destroy_guard_condition):
                 if destroy(entity):
                     break
-        self._entities, self._sync, self._image_sub = [], None, None
+        self._entities, self._sync, self._image_sub, self._wake = [], None, None, None
 
     # ------------------------------------------------------------------ callbacks
     def _on_input(self, index: int, msg) -> None:
         self.stats.arrived(("camera_info", "keypoints")[index])
-        self._sync.add(index, msg)
+        sync = self._sync
+        if sync is not None:
+            sync.add(index, msg)
 
     def _on_image(self, msg: Image) -> None:
         self.stats.arrived("image")
         self._images.add(msg)
 
     def _on_frame(self, info: CameraInfo, cloud: PointCloud2) -> None:
+        """Synchronizer callback: check the stamp, queue the pair (dropping the oldest) and wake the worker."""
+        try:
+            check_stamp(stamp_to_sec(cloud.header.stamp), self.get_clock().now().nanoseconds * 1e-9,
+                        float(self.param("max_stamp_future")), float(self.param("max_stamp_age")))
+        except StampRejected as bad:
+            self.stats.skip(bad.reason)
+            self._warn(bad.reason, f"frame skipped: {bad}")
+            return
+        self._queue.set_depth(int(self.param("max_pending")))
+        evicted = self._queue.push((info, cloud))
+        if evicted:
+            self.stats.skip("overload", evicted)
+            self._warn("overload", f"input outruns processing: dropped the {evicted} oldest pending frame(s) "
+                       f"(max_pending={self._queue.depth})")
+        if self._wake is not None:
+            self._wake.trigger()
+
+    def _process_pending(self) -> None:
+        """Worker (guard condition): lift pending frames, oldest first, until the queue is empty."""
+        while (item := self._queue.pop()) is not None:
+            with self._work_lock:
+                if self._sync is None or self.pipeline is None:  # deactivated meanwhile
+                    return
+                self._process(*item[1])
+
+    def _process(self, info: CameraInfo, cloud: PointCloud2) -> None:
         start = time.perf_counter()
         try:
             frame = messages_to_frame(info, cloud, self.pipeline.config.input_skeleton)
@@ -150,11 +208,7 @@ class PoseLifterNode(LifecycleNode):
             self.stats.skip(skipped.reason)
             self._warn(skipped.reason, f"frame skipped: {skipped}")
             return
-        if result.camera_changed:
-            self.get_logger().info(f"camera changed, used from this frame on: {result.camera!r}")
-        if result.rejected:
-            self.stats.count("rejected_energy", len(result.rejected))
-            self._warn("rejected_energy", f"tracks {result.rejected} above max_energy={self.param('max_energy')}")
+        self._note_result(result)
         outputs = result_to_messages(result, cloud.header, float(self.param("marker_lifetime")))
         self.pub_markers.publish(outputs.markers)
         self.pub_joints.publish(outputs.joints)
@@ -162,6 +216,22 @@ class PoseLifterNode(LifecycleNode):
         if self.param("publish_overlay"):
             self._publish_overlay(result, header_stamp_ns(cloud))
         self.stats.processed(time.perf_counter() - start)
+
+    def _note_result(self, result) -> None:
+        """Count and (rate-limited) log what the pipeline corrected or filtered in this frame."""
+        for flag, key, text in ((result.frame_changed, "frame_id_changed", "camera frame_id changed: tracks reset"),
+                                (result.time_jumped, "time_jump_reset", "stamp jumped back: tracks reset")):
+            if flag:
+                self.stats.count(key)
+                self._warn(key, text)
+        if result.clipped_scores:
+            self.stats.count("clipped_scores", result.clipped_scores)
+            self._warn("clipped_scores", f"{result.clipped_scores} keypoint scores outside [0, 1] clipped")
+        if result.camera_changed:
+            self.get_logger().info(f"camera changed, used from this frame on: {result.camera!r}")
+        if result.rejected:
+            self.stats.count("rejected_energy", len(result.rejected))
+            self._warn("rejected_energy", f"tracks {result.rejected} above max_energy={self.param('max_energy')}")
 
     def _publish_overlay(self, result, stamp_ns: int) -> None:
         image = self._images.nearest(stamp_ns, float(self.param("sync_slop")))
@@ -180,6 +250,12 @@ class PoseLifterNode(LifecycleNode):
             self.get_logger().warning(f"{text} (further '{reason}' warnings muted for {self.param('warn_period')} s)")
 
     def _publish_diagnostics(self) -> None:
+        if self.stats.rate("keypoints") > 0 and self.stats.rate("camera_info") == 0:
+            self.stats.count("no_camera_info")
+            self._warn("no_camera_info", "keypoints arrive but no CameraInfo: nothing can be lifted")
+        if self._sync is not None and not self._mf:
+            self.stats.counts["sync_dropped"] = self._sync.dropped
+        self.stats.counts["pending_frames"] = len(self._queue)
         self.pub_diag.publish(to_diagnostic_array(
             self.stats, f"{self.get_name()}: pose lifter", self.get_fully_qualified_name(),
             self.get_clock().now().to_msg(), warn_topics=("camera_info", "keypoints")))
@@ -202,10 +278,7 @@ class PoseLifterNode(LifecycleNode):
                 PipelineConfig(**{**self.pipeline.config.__dict__, **pipeline_settings(changes)})
             else:
                 PipelineConfig(**pipeline_settings(changes))
-            if "sync_slop" in changes and not 0 <= changes["sync_slop"] <= 10:
-                raise ValueError(f"sync_slop={changes['sync_slop']} must be in [0, 10] s")
-            if "sync_queue" in changes and not 1 <= changes["sync_queue"] <= 1000:
-                raise ValueError(f"sync_queue={changes['sync_queue']} must be in [1, 1000]")
+            check_node_values(changes)
             for key in ("sensor_qos", "image_qos"):
                 if key in changes:
                     qos_from_name(changes[key], 1)
