@@ -26,21 +26,27 @@ _SOLE = 0.02
 
 @dataclass(frozen=True)
 class BodyShape:
-    """Segment lengths (meters) of the animated person; ``scale`` sizes them all."""
+    """Segment lengths (meters) of the animated person; ``scale`` sizes them all.
+
+    The defaults follow the joint definitions of the 3D training skeleton (the
+    mean bone lengths of the CMU training subjects, whose "spine", "thorax" and
+    "wrist" sit where the motion-capture skeleton puts them), so the demo
+    person is a typical adult of the training distribution.
+    """
 
     scale: float = 1.0
-    hip_half_width: float = 0.11
-    thigh: float = 0.44
+    hip_half_width: float = 0.12
+    thigh: float = 0.38
     shin: float = 0.43
     pelvis_above_hip: float = 0.03
-    spine: float = 0.22
-    thorax: float = 0.25
-    neck: float = 0.10
-    head: float = 0.10
-    head_top: float = 0.12
-    shoulder_half_width: float = 0.18
+    spine: float = 0.16
+    thorax: float = 0.17
+    neck: float = 0.076
+    head: float = 0.076
+    head_top: float = 0.098
+    shoulder_half_width: float = 0.17
     upper_arm: float = 0.29
-    forearm: float = 0.26
+    forearm: float = 0.20
     foot_forward: float = 0.15
     heel_back: float = 0.05
     ankle_height: float = 0.07
