@@ -98,3 +98,35 @@ class FrameQueue:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class SequenceGaps:
+    """Count messages a subscription never saw, from publication sequence-number gaps per publisher.
+
+    A keep-last reader history overwrites its OLDEST samples when callbacks fall
+    behind; those losses never reach a callback, so they are counted here from
+    ``MessageInfo`` (publisher gid + publication sequence number).
+    """
+
+    def __init__(self):
+        self._last: dict[tuple, int] = {}
+        self.lost: dict[str, int] = {}
+
+    def note(self, topic: str, info) -> int:
+        """Record one received message's ``info`` (a MessageInfo mapping); return how many were missed before it."""
+        try:
+            seq = info["publication_sequence_number"]
+            gid = bytes(info["publisher_gid"]["data"])
+        except (KeyError, TypeError):
+            return 0
+        if seq is None:
+            return 0
+        key = (topic, gid)
+        last = self._last.get(key)
+        self._last[key] = int(seq)
+        if last is None or seq <= last:  # first message, or a restarted publisher
+            return 0
+        gap = int(seq) - last - 1
+        if gap:
+            self.lost[topic] = self.lost.get(topic, 0) + gap
+        return gap

@@ -12,6 +12,7 @@ than they are lifted the oldest pending ones are dropped and counted
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 
@@ -29,7 +30,7 @@ from learned_energy_ros.ros.conversions import stamp_to_sec
 from learned_energy_ros.ros.device import resolve_device
 from learned_energy_ros.ros.diagnostics import FrameStats, to_diagnostic_array
 from learned_energy_ros.ros.errors import ConversionError
-from learned_energy_ros.ros.frame_queue import FrameQueue, StampRejected, check_stamp
+from learned_energy_ros.ros.frame_queue import FrameQueue, SequenceGaps, StampRejected, check_stamp
 from learned_energy_ros.ros.markers import delete_markers
 from learned_energy_ros.ros.params import POSE_LIFTER_PARAMETERS, check_node_values, pipeline_settings
 from learned_energy_ros.ros.pose_io import messages_to_frame, overlay_message, result_to_messages
@@ -59,6 +60,7 @@ class PoseLifterNode(LifecycleNode):
         self._work_lock = threading.Lock()  # one frame at a time; deactivation waits for it
         self._input_group, self._work_group = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
         self._wake = None
+        self._gaps = SequenceGaps()
 
     def param(self, name: str):
         return self.get_parameter(name).value
@@ -119,7 +121,7 @@ class PoseLifterNode(LifecycleNode):
                 pass
         self._sync = ApproximateTimeSynchronizer(2, queue, slop, self._on_frame)
         for index, (kind, topic) in enumerate(((CameraInfo, "camera_info"), (PointCloud2, "keypoints"))):
-            self._entities.append(self.create_subscription(kind, topic, lambda m, i=index: self._on_input(i, m), qos,
+            self._entities.append(self.create_subscription(kind, topic, functools.partial(self._on_input, index), qos,
                                                            callback_group=self._input_group))
 
     def _toggle_image_input(self, wanted: bool) -> None:
@@ -163,8 +165,13 @@ class PoseLifterNode(LifecycleNode):
         self._entities, self._sync, self._image_sub, self._wake = [], None, None, None
 
     # ------------------------------------------------------------------ callbacks
-    def _on_input(self, index: int, msg) -> None:
-        self.stats.arrived(("camera_info", "keypoints")[index])
+    def _on_input(self, index: int, msg, info) -> None:
+        topic = ("camera_info", "keypoints")[index]
+        self.stats.arrived(topic)
+        if lost := self._gaps.note(topic, info):
+            self.stats.count(f"lost_{topic}", lost)
+            self._warn("input_lost", f"{lost} {topic} message(s) overwritten before the node could take them "
+                       f"(reader history qos_depth={self.param('qos_depth')} full: processing is too slow)")
         sync = self._sync
         if sync is not None:
             sync.add(index, msg)

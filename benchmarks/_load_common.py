@@ -1,0 +1,103 @@
+"""Shared parts of the load benchmarks: the node-server subprocess, /proc sampling, stats and plots."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_sample(pid: int) -> tuple[float, float]:
+    """Return ``(RSS MiB, CPU seconds user+system)`` of process ``pid`` from /proc."""
+    with open(f"/proc/{pid}/status") as f:
+        rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024.0
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return rss, (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+class ProcMonitor(threading.Thread):
+    """Sample RSS and CPU of ``pid`` every ``period`` seconds into ``samples`` (t, rss_mib, cpu_percent)."""
+
+    def __init__(self, pid: int, period: float = 1.0):
+        super().__init__(daemon=True)
+        self.pid, self.period, self.samples, self.stop = pid, period, [], threading.Event()
+        self.t0 = time.monotonic()
+
+    def run(self) -> None:
+        last_t, last_cpu = time.monotonic(), proc_sample(self.pid)[1]
+        while not self.stop.wait(self.period):
+            try:
+                rss, cpu = proc_sample(self.pid)
+            except (FileNotFoundError, StopIteration, ProcessLookupError):
+                return
+            now = time.monotonic()
+            self.samples.append((now - self.t0, rss, 100.0 * (cpu - last_cpu) / max(now - last_t, 1e-9)))
+            last_t, last_cpu = now, cpu
+
+
+def start_server(module_args: list[str], env_extra: dict | None = None) -> subprocess.Popen:
+    """Start ``python <this benchmark> --serve ...`` in its own process (the nodes under test)."""
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.Popen([sys.executable, *module_args], env=env)
+
+
+def percentiles(values, qs=(50, 95, 99)) -> dict:
+    """Return ``{"p50": ..., ...}`` in ms of latencies given in seconds (empty -> NaN)."""
+    arr = np.asarray(values, dtype=np.float64) * 1e3
+    out = {f"p{q}": float(np.percentile(arr, q)) if arr.size else float("nan") for q in qs}
+    out["max"] = float(arr.max()) if arr.size else float("nan")
+    return out
+
+
+def memory_growth(samples, warmup_s: float) -> dict:
+    """RSS after warm-up: first, last, max and the fitted slope (MiB/min)."""
+    after = [(t, r) for t, r, _ in samples if t >= warmup_s]
+    if len(after) < 2:
+        return {}
+    t, r = np.array(after).T
+    slope = float(np.polyfit(t, r, 1)[0]) * 60.0
+    return {"rss_first_mib": float(r[0]), "rss_last_mib": float(r[-1]), "rss_max_mib": float(r.max()),
+            "rss_slope_mib_per_min": slope}
+
+
+def plot(path: str, latencies, samples, title: str) -> None:
+    """Latency over time (scatter + rolling p95) and RSS/CPU over time, one PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
+    if latencies:
+        t, lat = np.array(latencies).T
+        ax1.plot(t, lat * 1e3, ",", alpha=0.3, label="per message")
+        order = np.argsort(t)
+        window = max(len(t) // 100, 1)
+        p95 = [np.percentile(lat[order][max(0, i - window):i + 1], 95) * 1e3 for i in range(len(t))]
+        ax1.plot(t[order], p95, "r-", lw=1, label="rolling p95")
+        ax1.set_yscale("log")
+    ax1.set_ylabel("end-to-end latency (ms)")
+    ax1.legend(loc="upper right")
+    ax1.set_title(title)
+    if samples:
+        st, rss, cpu = np.array(samples).T
+        ax2.plot(st, rss, "b-", label="RSS (MiB)")
+        ax2.set_ylabel("RSS (MiB)")
+        ax3 = ax2.twinx()
+        ax3.plot(st, cpu, "g-", alpha=0.5, label="CPU (%)")
+        ax3.set_ylabel("CPU (% of one core)")
+    ax2.set_xlabel("time (s)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def write_json(path: str, data: dict) -> None:
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(data, f, indent=1)
