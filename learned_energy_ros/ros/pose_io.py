@@ -24,9 +24,13 @@ def messages_to_frame(info, cloud, input_skeleton: str) -> KeypointFrame:
     """Build a ``KeypointFrame`` from a synchronized CameraInfo + keypoint cloud.
 
     Raises:
-        FrameSkipped: ``invalid_camera``, ``skeleton_mismatch`` (joint index beyond the
-            layout) or ``bad_keypoints`` (malformed cloud).
+        FrameSkipped: ``frame_id_mismatch`` (both frame_ids set and different),
+            ``invalid_camera``, ``skeleton_mismatch`` (joint index beyond the layout)
+            or ``bad_keypoints`` (malformed cloud).
     """
+    frames = (info.header.frame_id, cloud.header.frame_id)
+    if all(frames) and frames[0] != frames[1]:  # 2D of one camera with another's calibration
+        raise FrameSkipped("frame_id_mismatch", f"camera_info frame {frames[0]!r} != keypoints frame {frames[1]!r}")
     try:
         camera = camera_info_to_camera(info)
     except ConversionError as err:

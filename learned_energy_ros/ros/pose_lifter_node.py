@@ -204,7 +204,11 @@ class PoseLifterNode(LifecycleNode):
             with self._work_lock:
                 if self._sync is None or self.pipeline is None:  # deactivated meanwhile
                     return
-                self._process(*item[1])
+                try:
+                    self._process(*item[1])
+                except Exception as err:  # noqa: BLE001 (a bug on one frame must not stop the executor)
+                    self.stats.skip("internal_error")
+                    self._warn("internal_error", f"frame failed unexpectedly ({type(err).__name__}): {err}")
 
     def _process(self, info: CameraInfo, cloud: PointCloud2) -> None:
         start = time.perf_counter()
