@@ -60,8 +60,8 @@ def stamp_to_sec(stamp) -> float:
 
 
 def sec_to_stamp(seconds: float) -> Time:
-    """Convert float seconds (>= 0) to a builtin_interfaces/Time."""
-    if not np.isfinite(seconds) or seconds < 0:
+    """Convert float seconds (0 <= s < 2**31, the int32 ``sec`` field) to a builtin_interfaces/Time."""
+    if not np.isfinite(seconds) or not 0 <= seconds < 2**31 - 1:
         raise ConversionError(f"cannot make a stamp from {seconds}")
     nanoseconds = int(round(seconds * 1e9))
     return Time(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)

@@ -105,7 +105,7 @@ def rgb_to_image(array, header, encoding: str = "bgr8") -> Image:
         encoding: one of rgb8, bgr8, rgba8, bgra8, mono8.
     """
     array = np.asarray(array)
-    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8:
+    if array.ndim != 3 or array.shape[2] != 3 or array.dtype != np.uint8 or array.size == 0:
         raise ConversionError(f"expected an (H, W, 3) uint8 RGB array, got {array.shape} {array.dtype}")
     if encoding not in _FROM_RGB:
         raise ConversionError(f"cannot encode {encoding!r}; choose one of {', '.join(_FROM_RGB)}")
