@@ -147,3 +147,29 @@ class Driver:
         self.node.destroy_node()
         rclpy.shutdown(context=self.context)
         self.thread.join(timeout=2)
+
+
+class Recorder:
+    """Stands in for a publisher: keeps every published message."""
+
+    def __init__(self):
+        self.msgs = []
+
+    def publish(self, msg):
+        self.msgs.append(msg)
+
+
+class SpyLogger:
+    """Stands in for a node's logger: keeps warnings, infos and errors (to check rate limiting)."""
+
+    def __init__(self):
+        self.warnings, self.infos, self.errors = [], [], []
+
+    def warning(self, text, **_):
+        self.warnings.append(text)
+
+    def info(self, text, **_):
+        self.infos.append(text)
+
+    def error(self, text, **_):
+        self.errors.append(text)

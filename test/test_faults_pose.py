@@ -22,33 +22,11 @@ from learned_energy_ros.ros.clouds import KEYPOINT_FIELDS, cloud_to_structured, 
 from learned_energy_ros.ros.conversions import camera_to_camera_info, sec_to_stamp  # noqa: E402
 from learned_energy_ros.ros.images import rgb_to_image  # noqa: E402
 from learned_energy_ros.ros.pose_lifter_node import PoseLifterNode  # noqa: E402
-from ros_fixtures import CAM_A, lifter_checkpoint, moving_person  # noqa: E402
+from ros_fixtures import CAM_A, Recorder, SpyLogger, lifter_checkpoint, moving_person  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 SUCCESS = TransitionCallbackReturn.SUCCESS
 _, COCO = moving_person(10)
-
-
-class Recorder:
-    def __init__(self):
-        self.msgs = []
-
-    def publish(self, msg):
-        self.msgs.append(msg)
-
-
-class SpyLogger:
-    def __init__(self):
-        self.warnings, self.infos, self.errors = [], [], []
-
-    def warning(self, text, **_):
-        self.warnings.append(text)
-
-    def info(self, text, **_):
-        self.infos.append(text)
-
-    def error(self, text, **_):
-        self.errors.append(text)
 
 
 @pytest.fixture(scope="module")
