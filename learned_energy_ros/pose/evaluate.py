@@ -96,7 +96,11 @@ def baseline_methods(specs: list[str], device: str, lifter=None) -> list[Method]
     from learned_energy_ros.pose.baselines import default_init_name, load_baseline, models_dir
 
     names: list[str] = []
+    labels: dict[str, str] = {}
     for spec in specs:
+        if "=" in spec:  # LABEL=PATH names a row explicitly
+            label, spec = spec.split("=", 1)
+            labels[spec] = label
         path = Path(spec)
         if spec == "shipped":
             path = models_dir()
@@ -112,7 +116,7 @@ def baseline_methods(specs: list[str], device: str, lifter=None) -> list[Method]
         model = load_baseline(name, device, lifter=lifter)
         fit = name.startswith("reprojection")
         modules = list(model.modules) if fit else [model]
-        label = f"reprojection({model.init_name})" if fit else model.method
+        label = labels.get(name) or (f"reprojection({model.init_name})" if fit else model.method)
         out.append(Method(label, model.predict, modules))
     return out
 
@@ -133,7 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", action="append", default=None,
                    help="IGE checkpoint ('default', a path, or LABEL=PATH; repeatable; 'none' to skip)")
     p.add_argument("--baselines", nargs="*", default=["shipped"],
-                   help="checkpoint files, folders of them, names (martinez-norm-256x1, gan-prior, reprojection) or 'shipped'")
+                   help="checkpoint files (LABEL=PATH allowed), folders of them, names (martinez-norm-256x1, gan-prior, "
+                        "reprojection, reprojection:<martinez>) or 'shipped'")
     p.add_argument("--protocol", default="standard", choices=PROTOCOLS)
     p.add_argument("--condition", default="clean", choices=CONDITIONS)
     p.add_argument("--noise", type=float, default=2.0, help="2D Gaussian noise std in pixels")
