@@ -87,3 +87,27 @@ def check_node_values(changes: dict) -> None:
             ok, allowed = _NODE_CHECKS[name]
             if not ok(value):
                 raise ValueError(f"{name}={value!r} must be {allowed}")
+
+
+def refusal_reason(changes: dict, config=None) -> str | None:
+    """Return why a set of run-time parameter changes is refused, or None to accept it.
+
+    Args:
+        changes: parameter name -> new value.
+        config: the active ``PipelineConfig`` when configured (configure-time keys are then refused),
+            else None.
+    """
+    from learned_energy_ros.pose.pipeline import PipelineConfig
+    from learned_energy_ros.ros.qos import qos_from_name
+    late = [n for n in changes if POSE_LIFTER_PARAMETERS.get(n, (0, 0, ""))[2] == "configure"]
+    if config is not None and late:
+        return f"{late} apply on configure: deactivate and cleanup the node first"
+    try:
+        PipelineConfig(**{**(config.__dict__ if config is not None else {}), **pipeline_settings(changes)})
+        check_node_values(changes)
+        for key in ("sensor_qos", "image_qos"):
+            if key in changes:
+                qos_from_name(changes[key], 1)
+    except (ValueError, KeyError, TypeError) as err:
+        return str(err)
+    return None

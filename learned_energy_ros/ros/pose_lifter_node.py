@@ -32,7 +32,7 @@ from learned_energy_ros.ros.diagnostics import FrameStats, to_diagnostic_array
 from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.frame_queue import FrameQueue, SequenceGaps, StampRejected, check_stamp
 from learned_energy_ros.ros.markers import delete_markers
-from learned_energy_ros.ros.params import POSE_LIFTER_PARAMETERS, check_node_values, pipeline_settings
+from learned_energy_ros.ros.params import POSE_LIFTER_PARAMETERS, pipeline_settings, refusal_reason
 from learned_energy_ros.ros.pose_io import messages_to_frame, overlay_message, result_to_messages
 from learned_energy_ros.ros.qos import qos_from_name
 from learned_energy_ros.ros.sync import ApproximateTimeSynchronizer, StampBuffer, header_stamp_ns
@@ -278,24 +278,8 @@ class PoseLifterNode(LifecycleNode):
 
     # ------------------------------------------------------------------ parameters
     def _validate_parameters(self, params) -> SetParametersResult:
-        changes = {p.name: p.value for p in params}
-        configured = self.pipeline is not None
-        late = [n for n in changes if POSE_LIFTER_PARAMETERS.get(n, (0, 0, ""))[2] == "configure"]
-        if configured and late:
-            return SetParametersResult(successful=False, reason=f"{late} apply on configure: deactivate and "
-                                       "cleanup the node first")
-        try:
-            if configured:
-                PipelineConfig(**{**self.pipeline.config.__dict__, **pipeline_settings(changes)})
-            else:
-                PipelineConfig(**pipeline_settings(changes))
-            check_node_values(changes)
-            for key in ("sensor_qos", "image_qos"):
-                if key in changes:
-                    qos_from_name(changes[key], 1)
-        except (ValueError, KeyError) as err:
-            return SetParametersResult(successful=False, reason=str(err))
-        return SetParametersResult(successful=True)
+        reason = refusal_reason({p.name: p.value for p in params}, self.pipeline.config if self.pipeline else None)
+        return SetParametersResult(successful=reason is None, reason=reason or "")
 
     def _apply_parameters(self, params) -> None:
         changes = {p.name: p.value for p in params}
