@@ -277,3 +277,14 @@ def test_camera_info_never_arriving_is_warned_and_counted(node):
     assert node.stats.counts["no_camera_info"] == before + 1
     status = node.pub_diag.msgs[-1].status[0]
     assert status.level == status.WARN and "camera_info" in status.message
+
+
+def test_unexpected_error_in_one_frame_does_not_stop_the_node(node, monkeypatch):
+    def boom(frame):
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+    before = node.stats.skipped["internal_error"]
+    monkeypatch.setattr(node.pipeline, "process", boom)
+    assert feed(node, *frame()) is None
+    monkeypatch.undo()
+    assert node.stats.skipped["internal_error"] == before + 1
+    assert feed(node, *frame()) is not None
