@@ -163,3 +163,31 @@ def test_flop_counter_positive_and_scales_with_width(eval_batch):
     fwd = count_flops(lambda: x @ w)
     both = count_flops(lambda: torch.autograd.grad((x @ w).sum(), x))
     assert both > fwd > 0
+
+
+@pytest.mark.parametrize("name", ["martinez-norm-256x1", "martinez-px-256x1", "martinez-norm-512x2", "gan-prior"])
+def test_shipped_checkpoints_load_and_lift(name, eval_batch):
+    from learned_energy_ros.pose.baselines import checkpoint_name, models_dir
+
+    if not (models_dir() / checkpoint_name(name)).exists():
+        pytest.skip(f"{checkpoint_name(name)} not shipped")
+    assert (models_dir() / checkpoint_name(name)).stat().st_size < 5e6
+    model = load_baseline(name, "cpu")
+    if name == "gan-prior":
+        model.args.steps = 30
+    pred = model.predict(eval_batch.index(torch.arange(4)))
+    assert pred.shape == (4, 17, 3) and torch.isfinite(pred).all() and (pred[..., 2] > 0).all()
+
+
+def test_shipped_martinez_accuracy_on_real_val():
+    from learned_energy_ros.data.paths import shared_data
+    from learned_energy_ros.pose.baselines import models_dir
+
+    root = shared_data("cmu_mocap")
+    if root is None or not (models_dir() / "martinez_norm_256x1.pt").exists():
+        pytest.skip("needs ../shared/data/cmu_mocap and the shipped martinez_norm_256x1.pt")
+    from learned_energy_ros.data.mocap import load_mocap_dir
+
+    batch = fixed_eval_set(load_mocap_dir(root / "val", progress=False), 128, seed=0)
+    err = mpjpe(load_baseline("martinez-norm-256x1", "cpu").predict(batch), batch.joints_cam).mean()
+    assert float(err) < 110.0  # measured 84 mm on 1000 samples (docs/benchmarks/pose.md)
