@@ -4,43 +4,38 @@ Callbacks only translate messages (``pose_io``) around one ``PosePipeline.proces
 call. The lifter is loaded in ``on_configure``; publishers, subscriptions and
 the synchronizer live from ``on_activate`` to ``on_deactivate``.
 
-Overload policy: input callbacks (their own callback group) only synchronize and
-push frames into a bounded ``FrameQueue``; a guard condition wakes the worker
-(another group) which lifts the oldest pending frame. When frames arrive faster
-than they are lifted the oldest pending ones are dropped and counted
-(``skipped_overload``), so latency stays bounded (docs/reliability.md).
+Overload policy (``FrameWorker``): input callbacks only synchronize and queue;
+when frames arrive faster than they are lifted the oldest pending ones are
+dropped and counted, so latency stays bounded (docs/reliability.md).
 """
 from __future__ import annotations
 
 import functools
-import threading
 import time
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
-from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
 from learned_energy_ros.pose.pipeline import FrameSkipped, PipelineConfig, PosePipeline
-from learned_energy_ros.ros.conversions import stamp_to_sec
 from learned_energy_ros.ros.device import resolve_device
 from learned_energy_ros.ros.diagnostics import FrameStats, to_diagnostic_array
 from learned_energy_ros.ros.errors import ConversionError
-from learned_energy_ros.ros.frame_queue import FrameQueue, SequenceGaps, StampRejected, check_stamp
 from learned_energy_ros.ros.markers import delete_markers
 from learned_energy_ros.ros.params import POSE_LIFTER_PARAMETERS, pipeline_settings, refusal_reason
 from learned_energy_ros.ros.pose_io import messages_to_frame, overlay_message, result_to_messages
 from learned_energy_ros.ros.qos import qos_from_name
 from learned_energy_ros.ros.sync import ApproximateTimeSynchronizer, StampBuffer, header_stamp_ns
+from learned_energy_ros.ros.worker import FrameWorker
 
 __all__ = ["PoseLifterNode", "main"]
 
 
-class PoseLifterNode(LifecycleNode):
+class PoseLifterNode(FrameWorker, LifecycleNode):
     """Managed node lifting 2D keypoints to metric 3D skeletons in the camera optical frame."""
 
     def __init__(self, node_name: str = "pose_lifter", **kwargs):
@@ -55,12 +50,7 @@ class PoseLifterNode(LifecycleNode):
         self._entities: list = []
         self._sync = self._image_sub = None
         self._images = StampBuffer(10)
-        self._last_warn: dict[str, float] = {}
-        self._queue = FrameQueue(int(self.param("max_pending")))
-        self._work_lock = threading.Lock()  # one frame at a time; deactivation waits for it
-        self._input_group, self._work_group = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
-        self._wake = None
-        self._gaps = SequenceGaps()
+        self._init_worker()
 
     def param(self, name: str):
         return self.get_parameter(name).value
@@ -89,9 +79,7 @@ class PoseLifterNode(LifecycleNode):
         self.pub_overlay = self.create_publisher(Image, "~/overlay", image)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
         self._entities = [self.pub_markers, self.pub_joints, self.pub_overlay, self.pub_diag]
-        self._queue.clear()
-        self._wake = self.create_guard_condition(self._process_pending, callback_group=self._work_group)
-        self._entities.append(self._wake)
+        self._entities.append(self._start_worker())
         self._make_sync(sensor)
         self._image_qos = image
         self._toggle_image_input(bool(self.param("publish_overlay")))
@@ -137,10 +125,7 @@ class PoseLifterNode(LifecycleNode):
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         with self._work_lock:  # waits for the frame being lifted; none starts after this
-            self._sync = None
-            pending = self._queue.clear()
-            if pending:
-                self.stats.skip("deactivated", pending)
+            self._stop_worker()
             if self.pipeline is not None:
                 gone = self.pipeline.reset()
                 if gone:
@@ -162,16 +147,11 @@ class PoseLifterNode(LifecycleNode):
                             self.destroy_guard_condition):
                 if destroy(entity):
                     break
-        self._entities, self._sync, self._image_sub, self._wake = [], None, None, None
+        self._entities, self._sync, self._image_sub = [], None, None
 
     # ------------------------------------------------------------------ callbacks
     def _on_input(self, index: int, msg, info) -> None:
-        topic = ("camera_info", "keypoints")[index]
-        self.stats.arrived(topic)
-        if lost := self._gaps.note(topic, info):
-            self.stats.count(f"lost_{topic}", lost)
-            self._warn("input_lost", f"{lost} {topic} message(s) overwritten before the node could take them "
-                       f"(reader history qos_depth={self.param('qos_depth')} full: processing is too slow)")
+        self._note_input(("camera_info", "keypoints")[index], info)
         sync = self._sync
         if sync is not None:
             sync.add(index, msg)
@@ -181,34 +161,8 @@ class PoseLifterNode(LifecycleNode):
         self._images.add(msg)
 
     def _on_frame(self, info: CameraInfo, cloud: PointCloud2) -> None:
-        """Synchronizer callback: check the stamp, queue the pair (dropping the oldest) and wake the worker."""
-        try:
-            check_stamp(stamp_to_sec(cloud.header.stamp), self.get_clock().now().nanoseconds * 1e-9,
-                        float(self.param("max_stamp_future")), float(self.param("max_stamp_age")))
-        except StampRejected as bad:
-            self.stats.skip(bad.reason)
-            self._warn(bad.reason, f"frame skipped: {bad}")
-            return
-        self._queue.set_depth(int(self.param("max_pending")))
-        evicted = self._queue.push((info, cloud))
-        if evicted:
-            self.stats.skip("overload", evicted)
-            self._warn("overload", f"input outruns processing: dropped the {evicted} oldest pending frame(s) "
-                       f"(max_pending={self._queue.depth})")
-        if self._wake is not None:
-            self._wake.trigger()
-
-    def _process_pending(self) -> None:
-        """Worker (guard condition): lift pending frames, oldest first, until the queue is empty."""
-        while (item := self._queue.pop()) is not None:
-            with self._work_lock:
-                if self._sync is None or self.pipeline is None:  # deactivated meanwhile
-                    return
-                try:
-                    self._process(*item[1])
-                except Exception as err:  # noqa: BLE001 (a bug on one frame must not stop the executor)
-                    self.stats.skip("internal_error")
-                    self._warn("internal_error", f"frame failed unexpectedly ({type(err).__name__}): {err}")
+        """Synchronizer callback: queue the pair for the worker (``FrameWorker._enqueue``)."""
+        self._enqueue(cloud.header, info, cloud)
 
     def _process(self, info: CameraInfo, cloud: PointCloud2) -> None:
         start = time.perf_counter()
@@ -253,12 +207,6 @@ class PoseLifterNode(LifecycleNode):
         except ConversionError as err:
             self.stats.skip("overlay_bad_image")
             self._warn("overlay_bad_image", f"no overlay: {err}")
-
-    def _warn(self, reason: str, text: str) -> None:
-        now = time.monotonic()
-        if now - self._last_warn.get(reason, -1e9) >= float(self.param("warn_period")):
-            self._last_warn[reason] = now
-            self.get_logger().warning(f"{text} (further '{reason}' warnings muted for {self.param('warn_period')} s)")
 
     def _publish_diagnostics(self) -> None:
         if self.stats.rate("keypoints") > 0 and self.stats.rate("camera_info") == 0:

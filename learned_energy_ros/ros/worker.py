@@ -1,0 +1,93 @@
+"""Mixin for the lifecycle nodes: bounded, oldest-dropping hand-over from input callbacks to the model.
+
+Input callbacks (their own callback group) count arrivals and reader-history
+losses, check the stamp and push synchronized frames into a ``FrameQueue``; a
+guard condition wakes ``_process_pending`` in another group, which calls the
+node's ``_process(*frame)`` for each pending frame, oldest first. Needs the node
+to have ``stats`` (``FrameStats``) and the parameters ``max_pending``,
+``max_stamp_future``, ``max_stamp_age``, ``warn_period`` and ``qos_depth``.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+
+from learned_energy_ros.ros.conversions import stamp_to_sec
+from learned_energy_ros.ros.frame_queue import FrameQueue, SequenceGaps, StampRejected, check_stamp
+
+__all__ = ["FrameWorker"]
+
+
+class FrameWorker:
+    """Mixin for an rclpy ``LifecycleNode`` subclass (see the module docstring)."""
+
+    def _init_worker(self) -> None:
+        self._queue = FrameQueue(int(self.get_parameter("max_pending").value))
+        self._work_lock = threading.Lock()  # one frame at a time; deactivation waits for it
+        self._input_group, self._work_group = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
+        self._wake, self._accepting = None, False
+        self._gaps = SequenceGaps()
+        self._last_warn: dict[str, float] = {}
+
+    def _start_worker(self):
+        """Create the wake-up guard condition (on_activate); return it so the node can destroy it."""
+        self._queue.clear()
+        self._wake = self.create_guard_condition(self._process_pending, callback_group=self._work_group)
+        self._accepting = True
+        return self._wake
+
+    def _stop_worker(self) -> None:
+        """Stop accepting frames and drop the pending ones (call while holding ``_work_lock``)."""
+        self._accepting, self._wake = False, None
+        pending = self._queue.clear()
+        if pending:
+            self.stats.skip("deactivated", pending)
+
+    def _note_input(self, topic: str, info=None) -> None:
+        """Count one message on ``topic`` and the messages lost before it (from its MessageInfo)."""
+        self.stats.arrived(topic)
+        if info is not None and (lost := self._gaps.note(topic, info)):
+            self.stats.count(f"lost_{topic}", lost)
+            self._warn("input_lost", f"{lost} {topic} message(s) overwritten before the node could take them "
+                       f"(reader history qos_depth={self.get_parameter('qos_depth').value} full: processing is too slow)")
+
+    def _enqueue(self, header, *frame) -> None:
+        """Check ``header``'s stamp against the node clock, queue ``frame`` (dropping the oldest) and wake the worker."""
+        param = lambda name: float(self.get_parameter(name).value)  # noqa: E731
+        try:
+            check_stamp(stamp_to_sec(header.stamp), self.get_clock().now().nanoseconds * 1e-9,
+                        param("max_stamp_future"), param("max_stamp_age"))
+        except StampRejected as bad:
+            self.stats.skip(bad.reason)
+            self._warn(bad.reason, f"frame skipped: {bad}")
+            return
+        self._queue.set_depth(int(param("max_pending")))
+        evicted = self._queue.push(frame)
+        if evicted:
+            self.stats.skip("overload", evicted)
+            self._warn("overload", f"input outruns processing: dropped the {evicted} oldest pending frame(s) "
+                       f"(max_pending={self._queue.depth})")
+        if self._wake is not None:
+            self._wake.trigger()
+
+    def _process_pending(self) -> None:
+        """Worker (guard condition): process pending frames, oldest first, until the queue is empty."""
+        while (item := self._queue.pop()) is not None:
+            with self._work_lock:
+                if not self._accepting:  # deactivated meanwhile
+                    return
+                try:
+                    self._process(*item[1])
+                except Exception as err:  # noqa: BLE001 (a bug on one frame must not stop the executor)
+                    self.stats.skip("internal_error")
+                    self._warn("internal_error", f"frame failed unexpectedly ({type(err).__name__}): {err}")
+
+    def _warn(self, reason: str, text: str) -> None:
+        """Log a warning for ``reason`` at most once per ``warn_period`` seconds."""
+        period = float(self.get_parameter("warn_period").value)
+        now = time.monotonic()
+        if now - self._last_warn.get(reason, -1e9) >= period:
+            self._last_warn[reason] = now
+            self.get_logger().warning(f"{text} (further '{reason}' warnings muted for {period} s)")
