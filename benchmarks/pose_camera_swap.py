@@ -31,7 +31,7 @@ def plot(results: dict, path: str) -> None:
     ax.set_xticks(np.arange(len(methods)) + width * (len(PROTOCOLS) - 1) / 2)
     ax.set_xticklabels(methods, rotation=20, fontsize=8, ha="right")
     ax.set_ylabel("MPJPE (mm)")
-    ax.set_title("trained on narrow (lab) cameras; evaluated per camera protocol", fontsize=9)
+    ax.set_title("val MPJPE per camera protocol ('-narrow' rows trained on lab cameras, the rest on broad)", fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
