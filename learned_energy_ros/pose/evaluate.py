@@ -81,13 +81,19 @@ def evaluate_methods(methods: list[Method], batch) -> list[dict]:
 
 
 def ige_methods(checkpoint: str, device: str, steps=IGE_STEPS, label: str = "ige") -> tuple[list[Method], object]:
-    """Return IGE rows at each step count (only step 0 for an ``init-only`` checkpoint) and the lifter."""
+    """Return IGE rows at each step count and the lifter.
+
+    An ``init-only`` ablation (by checkpoint metadata or by ``label``) gets step 0 only: its
+    energy was never trained, so only its initial net is meaningful.
+    """
     from learned_energy_ros.pose.lifter import load_lifter
 
     lifter = load_lifter(checkpoint, device)
-    if lifter.metadata.get("method") == "init-only":
+    if lifter.metadata.get("method") == "init-only" or label == "init-only":
         steps, label = (0,), "init-only"
-    rows = [Method(f"{label}-{s}step", (lambda b, s=s: lifter.predict(b, steps=s)), [lifter.model], s) for s in steps]
+    # The ablation's size is its initial net (its untrained energy is never run).
+    modules = [getattr(lifter.model, "init_net", lifter.model)] if label == "init-only" else [lifter.model]
+    rows = [Method(f"{label}-{s}step", (lambda b, s=s: lifter.predict(b, steps=s)), modules, s) for s in steps]
     return rows, lifter
 
 
