@@ -139,6 +139,13 @@ def test_rotation_is_orthonormal():
     torch.testing.assert_close(R @ R.transpose(-1, -2), torch.eye(3).expand(2, 3, 3), atol=1e-6, rtol=0)
 
 
+def test_config_from_train_lifter_mapping():
+    from learned_energy_ros.pose.baselines import BaselineConfig
+
+    cfg = BaselineConfig.from_dict({"seed": 3, "lifter": {"init_hidden": 8}, "baseline": {"iterations": 7}})
+    assert (cfg.seed, cfg.iterations, cfg.cameras) == (3, 7, "broad")
+
+
 def test_unknown_method_raises(clips):
     with pytest.raises(BaselineError):
         train_baseline("bogus", *clips, TINY, None)

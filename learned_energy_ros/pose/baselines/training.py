@@ -43,9 +43,14 @@ class BaselineConfig:
 
     @classmethod
     def from_dict(cls, values: dict | None) -> "BaselineConfig":
-        """Build from a mapping, ignoring keys that belong to other trainers."""
+        """Build from a mapping, ignoring keys that belong to other trainers.
+
+        A nested ``baseline:`` mapping (e.g. in a train-lifter YAML) overrides top-level keys.
+        """
+        values = dict(values or {})
+        values.update(values.pop("baseline", None) or {})
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in (values or {}).items() if k in names})
+        return cls(**{k: v for k, v in values.items() if k in names})
 
 
 def resolve_device(device: str) -> torch.device:
