@@ -34,7 +34,8 @@ def serve(args) -> None:
     torch.set_num_threads(args.threads)
     signal.signal(signal.SIGTERM, lambda *_: rclpy.shutdown())
     rclpy.init()
-    params = {"device": args.device, "publish_overlay": False, "warn_period": 5.0, "max_pending": args.max_pending}
+    params = {"device": args.device, "publish_overlay": False, "warn_period": 5.0, "max_pending": args.max_pending,
+              "qos_depth": args.qos_depth}
     nodes = [PoseLifterNode(namespace=f"/cam{i}", parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
              for i in range(args.cameras)]
     for node in nodes:
@@ -156,6 +157,7 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--max-pending", type=int, default=2)
+    parser.add_argument("--qos-depth", type=int, default=5, help="the node's reader/writer history depth")
     parser.add_argument("--out", default="load_pose.json")
     parser.add_argument("--plot", default="")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
@@ -166,7 +168,8 @@ def main(argv=None) -> int:
         serve(args)
         return 0
     server = start_server([os.path.abspath(__file__), "--serve", "--cameras", str(args.cameras), "--device", args.device,
-                           "--threads", str(args.threads), "--max-pending", str(args.max_pending)])
+                           "--threads", str(args.threads), "--max-pending", str(args.max_pending),
+                           "--qos-depth", str(args.qos_depth)])
     try:
         driver = Driver(args)
         driver.wait_connected()
@@ -186,7 +189,7 @@ def main(argv=None) -> int:
     cpu = [c for t, _, c in monitor.samples if t >= args.warmup]
     result = {
         "setup": {k: getattr(args, k) for k in ("cameras", "rate", "persons", "duration", "warmup", "device", "threads",
-                                                 "max_pending")},
+                                                 "max_pending", "qos_depth")},
         "cpu_count": os.cpu_count(), "load_average_at_end": os.getloadavg(),
         "published_frames": sum(driver.published), "received_joints": sum(driver.received),
         "input_rate_hz": sum(driver.published) / seconds, "output_rate_hz": sum(driver.received) / seconds,
