@@ -109,6 +109,7 @@ class GanPrior(nn.Module):
 
     def predict(self, batch) -> torch.Tensor:
         """Fit the prior to each sample's 2D; return joints (B, 17, 3), meters, camera frame."""
+        batch = batch.to(self.scale_mean.device)
         check_batch(batch)
         a = self.args
         B, S = len(batch), a.starts

@@ -144,6 +144,7 @@ class MartinezLifter(nn.Module):
         return decode_outputs(rel, out[:, _OUT_JOINTS * 3], out[:, -2:], anchor, size)
 
     def forward(self, batch) -> torch.Tensor:
+        batch = batch.to(self.in_mean.device)
         return self._decode(batch, self.raw(batch))
 
     @torch.no_grad()

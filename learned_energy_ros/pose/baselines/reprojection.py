@@ -67,6 +67,7 @@ class ReprojectionFit:
         check_batch(batch)
         with torch.no_grad():
             start = self.init(batch).detach()  # (B, 17, 3)
+            batch = batch.to(start.device)  # the init method's device (cuda when it runs there)
             _, size = anchor_and_size(batch.normalized, batch.scores, batch.input_skeleton)
         out_idx, in_idx = observed_pairs(batch.input_skeleton)
         joints = start.clone().requires_grad_(True)
