@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             from learned_energy_ros.pose.baselines import train_baseline
         except ImportError as err:
             raise SystemExit(f"method {cfg.method!r} needs learned_energy_ros.pose.baselines.train_baseline: {err}")
-        train_baseline(cfg.method, train_clips, val_clips, cfg.to_dict(), out)
+        raw = yaml.safe_load(Path(args.config).read_text()) if args.config else {}
+        train_baseline(cfg.method, train_clips, val_clips, {**(raw or {}), **cfg.to_dict()}, out)  # keeps a 'baseline:' section
         return 0
     meta = run(cfg, train_clips, val_clips, out, resume=args.resume)
     print(f"trained {cfg.method} in {meta['train_seconds']:.0f} s -> {out / 'lifter.pt'}")
