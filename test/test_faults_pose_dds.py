@@ -76,7 +76,8 @@ def test_burst_drops_oldest_counts_them_and_bounds_latency(system):
     per_frame = max(stats.latencies)
     # oldest-first processing of a bounded backlog: the newest frame waits for at most
     # (max_pending + reader depth) frames, never for the whole burst
-    assert time.time() - publish_end < (2 + 5 + 2) * per_frame + 2.0, (time.time() - publish_end, per_frame)
+    # (generous factor and slack: CI machines are shared; an unbounded backlog would need 80 frames)
+    assert time.time() - publish_end < 15 * per_frame + 3.0, (time.time() - publish_end, per_frame)
 
 
 def test_deactivate_and_reactivate_under_load(system):
