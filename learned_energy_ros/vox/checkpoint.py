@@ -15,7 +15,8 @@ __all__ = ["save_checkpoint", "load_model", "resolve_checkpoint", "build_model",
 
 MODELS = {"ige": (IGEConfig, IGEVoxelModel), "baseline": (BaselineConfig, BaselineVoxelModel)}
 #: Shipped checkpoints under learned_energy_ros/models/, by name.
-DEFAULT_CHECKPOINTS = {"default": "voxel_ige_32.pt", "ige": "voxel_ige_32.pt", "baseline": "voxel_baseline_32.pt"}
+DEFAULT_CHECKPOINTS = {"default": "voxel_ige_32.pt", "ige": "voxel_ige_32.pt", "ige-bce": "voxel_ige_bce_32.pt",
+                       "baseline": "voxel_baseline_32.pt"}
 
 
 class CheckpointError(ValueError):
