@@ -193,3 +193,37 @@ def test_training_run_writes_a_loadable_checkpoint_and_resumes(tmp_path):
     after = torch.load(tmp_path / "lifter.pt", weights_only=True)["weights"]
     assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("init_net"))  # frozen in stage 2
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("energy"))
+
+
+def test_closed_form_constants_follow_weight_changes(batch):
+    """The weight-derived matrices are cached on the energy; an in-place weight update must invalidate them."""
+    from learned_energy_ros.pose.energy_grad import energy_and_grad
+
+    model = IGEPoseModel(LifterConfig(energy_hidden=16, energy_outputs=3))
+    can = model.canonical(batch.normalized, batch.scores)
+    ctx = model.context(can, batch.scores)
+    pose = targets(model, batch, can).pose + 0.1 * torch.randn(12, 17, 3)
+    with torch.no_grad():
+        v1, _ = energy_and_grad(model.energy, pose, ctx)
+        model.energy.consistency.mlp.hidden.weight.mul_(2.0)
+        model.energy.feasibility.mlp.hidden.weight.add_(0.3)
+        v2, g2 = energy_and_grad(model.energy, pose, ctx)
+    ref = model.energy(pose.requires_grad_(True), ctx)
+    g_ref = torch.autograd.grad(ref.sum(), pose)[0]
+    assert not torch.allclose(v1, v2)
+    assert torch.allclose(v2, ref, rtol=1e-4, atol=1e-4) and torch.allclose(g2, g_ref, rtol=1e-3, atol=1e-4)
+
+
+def test_step_horizon_guard_freezes_iterates_past_the_horizon(batch):
+    model = IGEPoseModel(TINY).eval()
+    can = model.canonical(batch.normalized, batch.scores)
+    pose0, _ = model.initial(can, batch.scores)
+    ctx = model.context(can, batch.scores)
+    free = model.descend(pose0.detach(), ctx, 5)
+    model.optimizer.horizon, model.optimizer.tail = 2, 0.0
+    guarded = model.descend(pose0.detach(), ctx, 5)
+    assert torch.equal(guarded[2], free[2]) and not torch.equal(free[5], free[2])
+    assert all(torch.equal(g, guarded[2]) for g in guarded[3:])
+    model.optimizer.tail = 0.5  # a geometric tail keeps moving, by less than unguarded
+    tail = model.descend(pose0.detach(), ctx, 5)
+    assert 0 < (tail[5] - tail[2]).abs().sum() < (free[5] - free[2]).abs().sum()

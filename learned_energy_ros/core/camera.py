@@ -258,10 +258,14 @@ class Camera:
             return target.copy()
         xy = target.copy()
         eps = 1e-7
+        # the point and its 4 central-difference neighbours, distorted in one vectorised call
+        offsets = np.array([[0.0, 0.0], [eps, 0.0], [-eps, 0.0], [0.0, eps], [0.0, -eps]])
+        offsets = offsets.reshape((5,) + (1,) * (xy.ndim - 1) + (2,))
         for _ in range(iterations):
-            residual = self.distort(xy) - target  # (..., 2)
-            jx = (self.distort(xy + [eps, 0.0]) - self.distort(xy - [eps, 0.0])) / (2 * eps)
-            jy = (self.distort(xy + [0.0, eps]) - self.distort(xy - [0.0, eps])) / (2 * eps)
+            dist = self.distort(xy[None] + offsets)  # (5, ..., 2)
+            residual = dist[0] - target  # (..., 2)
+            jx = (dist[1] - dist[2]) / (2 * eps)
+            jy = (dist[3] - dist[4]) / (2 * eps)
             a, c = jx[..., 0], jx[..., 1]
             b, d = jy[..., 0], jy[..., 1]
             det = a * d - b * c

@@ -54,6 +54,11 @@ class UnrolledOptimizer(nn.Module):
         self.raw_step = nn.Parameter(torch.tensor(_inv_softplus(step_size)))
         self.raw_clip = nn.Parameter(torch.tensor(_inv_softplus(clip))) if clip is not None else None
         self.raw_decay = nn.Parameter(torch.logit(torch.tensor(min(decay, 0.999)))) if decay is not None else None
+        # Inference-only guard: steps at index >= horizon scale the step size by tail ** (k - horizon + 1)
+        # (tail 0 = stop at the horizon). A learned optimizer is only trained for so many steps; past them the
+        # learned energy's minimum is slightly off the truth, so running on must not drift away from it.
+        self.horizon: int | None = None
+        self.tail: float = 0.0
 
     @property
     def step_size(self) -> torch.Tensor:
@@ -84,13 +89,40 @@ class UnrolledOptimizer(nn.Module):
     def forward(self, y0: torch.Tensor, energy_fn: EnergyFn, steps: int, create_graph: bool = False) -> list[torch.Tensor]:
         """Run ``steps`` updates from ``y0`` and return ``[y0, y1, ..., y_steps]``."""
         state = self.initial_state(y0)
+        if not create_graph:  # inference: hyper-parameters as plain floats, computed once
+            state["fixed"] = self.inference_constants(int(steps))
         iterates = [y0]
-        for _ in range(int(steps)):
+        for k in range(int(steps)):
+            if not create_graph and state["fixed"]["rates"][k] == 0.0:  # past the guard's horizon: y stays put
+                iterates.append(state["y"])
+                continue
             state = self.step(state, energy_fn, create_graph)
             if not create_graph:
                 state = {k: (v.detach() if torch.is_tensor(v) else v) for k, v in state.items()}
             iterates.append(state["y"])
         return iterates
+
+    def inference_constants(self, steps: int) -> dict:
+        """Per-step rates (with the ``horizon`` / ``tail`` guard) and the clip threshold as floats (no graph)."""
+        with torch.no_grad():
+            rates = [float(self.rate(k)) for k in range(steps)]
+            clip = None if self.raw_clip is None else float(F.softplus(self.raw_clip))
+        if self.horizon is not None:
+            rates = [r * self.tail ** max(0, k - self.horizon + 1) for k, r in enumerate(rates)]
+        return {"rates": rates, "clip": clip}
+
+    def _rate(self, state: dict):
+        fixed = state.get("fixed")
+        return self.rate(state["k"]) if fixed is None else fixed["rates"][state["k"]]
+
+    def _clip(self, state: dict, grad: torch.Tensor) -> torch.Tensor:
+        fixed = state.get("fixed")
+        if fixed is None:
+            return self.clip_grad(grad)
+        if fixed["clip"] is None:
+            return grad
+        norm = grad.flatten(1).norm(dim=1).clamp_min(1e-12)  # (B,)
+        return grad * (fixed["clip"] / norm).clamp(max=1.0).view(-1, *([1] * (grad.dim() - 1)))
 
 
 class UnrolledGD(UnrolledOptimizer):
@@ -98,8 +130,8 @@ class UnrolledGD(UnrolledOptimizer):
 
     def step(self, state: dict, energy_fn: EnergyFn, create_graph: bool) -> dict:
         _, grad = energy_grad(energy_fn, state["y"], create_graph)
-        y = state["y"] - self.rate(state["k"]) * self.clip_grad(grad)
-        return {"y": y, "k": state["k"] + 1}
+        y = state["y"] - self._rate(state) * self._clip(state, grad)
+        return {**state, "y": y, "k": state["k"] + 1}
 
 
 class UnrolledMomentum(UnrolledOptimizer):
@@ -118,5 +150,5 @@ class UnrolledMomentum(UnrolledOptimizer):
 
     def step(self, state: dict, energy_fn: EnergyFn, create_graph: bool) -> dict:
         _, grad = energy_grad(energy_fn, state["y"], create_graph)
-        v = self.momentum * state["v"] + self.clip_grad(grad)
-        return {"y": state["y"] - self.rate(state["k"]) * v, "v": v, "k": state["k"] + 1}
+        v = self.momentum * state["v"] + self._clip(state, grad)
+        return {**state, "y": state["y"] - self._rate(state) * v, "v": v, "k": state["k"] + 1}

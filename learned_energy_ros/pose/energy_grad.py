@@ -1,109 +1,178 @@
-"""Closed-form energy gradients for inference (no autograd graph: ~3x fewer kernel launches per step).
+"""Closed-form energy values and gradients for inference (no autograd graph, few kernel launches per step).
 
 Training keeps autograd (it must differentiate through these gradients); at
 inference ``PoseEnergy`` value and gradient come from here. A test checks both
 against ``torch.autograd`` to float precision.
+
+Both MLP energies start with a linear layer on squared pair distances. A weighted
+sum of squared distances is a quadratic form of the points: with ``S_h`` the
+symmetric matrix holding hidden unit ``h``'s pair weights,
+``sum_{i<j} S_h[i, j] |x_i - x_j|^2 = <L_h, X X^T>`` where ``L_h = diag(S_h 1) - S_h``
+is its graph Laplacian. So the first layer is one Gram matrix and one matmul,
+and its gradient is ``2 (sum_h g_h L_h) X`` — no per-pair gathers or scatters.
+Everything that does not depend on the pose (weights turned into Laplacians,
+observed-joint terms) is computed once per descent in ``prepare``.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from learned_energy_ros.pose.energy import EnergyContext, PoseEnergy, SoftplusMLP
+from learned_energy_ros.pose.energy import EnergyContext, PoseEnergy
 
-__all__ = ["energy_and_grad", "EnergyFunction"]
-
-
-def _mlp_and_grad(mlp: SoftplusMLP, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Value (B,) and input gradient (B, In) of a ``SoftplusMLP``."""
-    h1 = F.linear(x, mlp.hidden.weight, mlp.hidden.bias)
-    h2 = F.linear(F.softplus(h1), mlp.out.weight, mlp.out.bias)
-    g1 = (torch.sigmoid(h2) @ mlp.out.weight) * torch.sigmoid(h1)  # (B, H)
-    return F.softplus(h2).sum(-1), g1 @ mlp.hidden.weight
+__all__ = ["energy_and_grad", "EnergyFunction", "prepare"]
 
 
-def _pair_sq(points: torch.Tensor) -> torch.Tensor:
-    """All squared distances (B, N, N) of ``points`` (B, N, D), as one batched matmul."""
-    sq = (points * points).sum(-1)
-    return (sq[:, :, None] + sq[:, None, :] - 2 * points @ points.transpose(1, 2)).clamp_min(0)
+def _symmetric(weights: torch.Tensor, iu: torch.Tensor, n: int) -> torch.Tensor:
+    """(H, n, n) symmetric pair-weight matrices from (H, P) weights of the pairs ``iu`` (2, P), zero diagonal."""
+    S = weights.new_zeros(weights.shape[0], n, n)
+    S[:, iu[0], iu[1]] = weights
+    return S + S.transpose(1, 2)
 
 
-def _pair_grad(grad_d: torch.Tensor, points: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
-    """Gradient (B, N, D) w.r.t. ``points`` of pair distances ``flat`` (indices i*N+j, i<j) with gradient ``grad_d`` (B, P)."""
-    B, N, _ = points.shape
-    G = points.new_zeros(B, N * N)
-    G[:, flat] = grad_d
-    G = G.view(B, N, N)
-    G = G + G.transpose(1, 2)
-    return 2 * (G.sum(-1, keepdim=True) * points - G @ points)
+def _laplacian(S: torch.Tensor) -> torch.Tensor:
+    return torch.diag_embed(S.sum(-1)) - S
 
 
-def _consistency_static(energy: PoseEnergy, ctx: EnergyContext) -> dict:
-    """Everything in the consistency term that does not depend on the pose (computed once per descent)."""
+def _gram(x: torch.Tensor) -> torch.Tensor:
+    return x @ x.transpose(1, 2)
+
+
+def _weights_key(energy: PoseEnergy) -> tuple:
+    """Identity + in-place version of every parameter: changes whenever a weight does (training, loading, .to())."""
+    return tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in energy.parameters())
+
+
+def _weight_constants(energy: PoseEnergy) -> dict:
+    """Pose- and sample-independent matrices derived from the weights (cached on the module until a weight changes)."""
+    key = _weights_key(energy)
+    cached = getattr(energy, "_closed_form_cache", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    c, f = energy.consistency, energy.feasibility
+    n, n_pairs = c.n_pose, c.iu.shape[1]
+    W1 = c.mlp.hidden.weight.detach()  # (H, P + 2 Jo)
+    H, n_obs = W1.shape[0], (W1.shape[1] - n_pairs) // 2
+    S = _symmetric(W1[:, :n_pairs], c.iu, n + n_obs)  # (H, N, N)
+    S_po = S[:, :n, n:]
+    nf = 1 + int(f.iu.max())
+    Lf = _laplacian(_symmetric(f.mlp.hidden.weight.detach(), f.iu, nf))  # (H, 17, 17)
+    bone_w = Lf.new_full((1, f.bones.shape[1]), 1.0 / f.bones.shape[1])
+    L_b = _laplacian(_symmetric(bone_w, f.bones, nf))  # (1, 17, 17): mean squared bone length
+    const = {
+        "S_pp": S[:, :n, :n].flatten(1).contiguous(),  # (H, 289)
+        "a0": S[:, :n, :n].sum(-1).flatten(),  # (H * 17,)
+        "S_po": S_po.reshape(H * n, n_obs),  # (H * 17, Jo)
+        "S_po_col": S_po.sum(1),  # (H, Jo)
+        "S_oo": S[:, n:, n:].flatten(1),  # (H, Jo * Jo)
+        "W_static": W1[:, n_pairs:].T.contiguous(),  # (2 Jo, H)
+        "b1": c.mlp.hidden.bias.detach(), "W2": c.mlp.out.weight.detach(), "b2": c.mlp.out.bias.detach(),
+        "L_feas": torch.cat([Lf, L_b]).flatten(1),  # (H + 1, 289)
+        "fb1": f.mlp.hidden.bias.detach(), "fW2": f.mlp.out.weight.detach(), "fb2": f.mlp.out.bias.detach(),
+    }
+    energy._closed_form_cache = (key, const)
+    return const
+
+
+def _consistency_static(energy: PoseEnergy, ctx: EnergyContext, k: dict) -> dict:
+    """Pose-independent parts of the consistency term.
+
+    With points ``[u (projected pose, always present); o (observed, 0 where missing)]`` and the pair mask
+    ``m_i m_j``, hidden unit ``h`` is ``sum_i |x_i|^2 (S_h m)_i - <S_h, X X^T>`` (missing points are 0). Split
+    into pose (p) and observed (o) blocks, its pose part is
+    ``sum_i |u_i|^2 a_hi - 2 sum_i u_i . V_hi - <S_pp,h, u u^T>`` with ``a = S_pp 1 + S_po m`` and
+    ``V_hi = sum_k S_po,h[i, k] o_k``; the rest, ``sum_k |o_k|^2 (S_op 1 + S_oo m)_k - <S_oo, o o^T>``, is a
+    per-sample bias.
+    """
     c = energy.consistency
-    n_obs, n_pairs = ctx.obs.shape[1], c.iu.shape[1]
-    obs_m = ctx.obs * ctx.mask[..., None]
-    present = torch.cat([torch.ones_like(ctx.mask[:, :1]).expand(-1, c.n_pose), ctx.mask], 1)
-    W1 = c.mlp.hidden.weight  # (H, P + 2 Jo): the mask / score inputs are constant, fold them into the bias
-    static_in = torch.cat([ctx.mask, ctx.scores * ctx.mask], -1)
+    B, n_obs = ctx.obs.shape[:2]
+    H, n = k["b1"].shape[0], c.n_pose
+    m = ctx.mask.to(ctx.obs.dtype)  # (B, Jo)
+    o = ctx.obs * m[..., None]  # (B, Jo, 2)
+    q_o = (o * o).sum(-1)  # (B, Jo)
+    a = (m @ k["S_po"].T + k["a0"]).view(B, H, n)  # (B, H, 17)
+    V = (o.transpose(1, 2) @ k["S_po"].T).view(B, 2, H, n).permute(0, 2, 1, 3).reshape(B, H, 2 * n)
+    quad = (q_o[:, :, None] * m[:, None, :] - _gram(o)).flatten(1)  # (B, Jo * Jo)
+    bias = torch.cat([m, ctx.scores * m], -1) @ k["W_static"] + k["b1"] + q_o @ k["S_po_col"].T + quad @ k["S_oo"].T
     w = F.softplus(c.raw_joint_weight) * ctx.scores[:, c.obs_idx].clamp_min(1e-6) ** F.softplus(c.raw_score_power)
     return {
-        "obs_m": obs_m, "pair_mask": present[:, c.iu[0]] * present[:, c.iu[1]], "flat": c.iu[0] * (c.n_pose + n_obs) + c.iu[1],
-        "W_pairs": W1[:, :n_pairs], "bias": static_in @ W1[:, n_pairs:].T + c.mlp.hidden.bias,
-        "obs_sel": ctx.obs[:, c.obs_idx], "wm": ctx.mask[:, c.obs_idx] * w, "width2": F.softplus(c.raw_width) ** 2,
+        "bias": bias[:, None], "W_lin": torch.cat([a, -2 * V], -1).transpose(1, 2),  # (B, 51, H) for [|u|^2, u_x, u_y]
+        "S_pp": k["S_pp"], "W2": k["W2"], "b2": k["b2"], "n": n,
+        "obs_sel": ctx.obs[:, c.obs_idx], "wm": m[:, c.obs_idx] * w, "width2": F.softplus(c.raw_width) ** 2,
+        "scale": ctx.scale[:, None], "pose_idx": c.pose_idx,
     }
 
 
-def _consistency(energy: PoseEnergy, pose: torch.Tensor, ctx: EnergyContext, st: dict):
-    c = energy.consistency
-    z_raw = 1 + ctx.scale[:, None] * pose[..., 2]  # (B, 17)
+def prepare(energy: PoseEnergy, ctx: EnergyContext) -> dict:
+    """Everything pose-independent of one descent (pass as ``static`` to ``energy_and_grad``)."""
+    k = _weight_constants(energy)
+    feas = {"L": k["L_feas"], "b1": k["fb1"], "W2": k["fW2"], "b2": k["fb2"]}
+    return {"consistency": _consistency_static(energy, ctx, k), "feasibility": feas}
+
+
+def _head(st: dict, h1: torch.Tensor, need_grad: bool):
+    """Second layer of a ``SoftplusMLP`` from its first pre-activation ``h1``: value (B,), dE/dh1 (B, H) or None."""
+    h2 = F.linear(F.softplus(h1), st["W2"], st["b2"])
+    value = F.softplus(h2).sum(-1)
+    if not need_grad:
+        return value, None
+    return value, (torch.sigmoid(h2) @ st["W2"]) * torch.sigmoid(h1)
+
+
+def _consistency(pose: torch.Tensor, st: dict, need_grad: bool):
+    B, n = pose.shape[0], st["n"]
+    z_raw = 1 + st["scale"] * pose[..., 2]  # (B, 17)
     z = z_raw.clamp_min(1e-3)
-    proj = pose[..., :2] / z[..., None]
-    points = torch.cat([proj, st["obs_m"]], 1)  # (B, N, 2)
-    pairs = _pair_sq(points).flatten(1)[:, st["flat"]] * st["pair_mask"]
-    h1 = torch.baddbmm(st["bias"][:, None], pairs[:, None], st["W_pairs"].T.expand(pairs.shape[0], -1, -1))[:, 0]
-    h2 = F.linear(F.softplus(h1), c.mlp.out.weight, c.mlp.out.bias)
-    g1 = (torch.sigmoid(h2) @ c.mlp.out.weight) * torch.sigmoid(h1)
-    g_u = _pair_grad((g1 @ st["W_pairs"]) * st["pair_mask"], points, st["flat"])[:, : c.n_pose]  # (B, 17, 2)
-    r = proj[:, c.pose_idx] - st["obs_sel"]  # (B, M, 2)
+    u = pose[..., :2] / z[..., None]  # (B, 17, 2) projection
+    feats = torch.cat([(u * u).sum(-1), u.transpose(1, 2).flatten(1)], -1)  # (B, 51) = [|u|^2, u_x, u_y]
+    h1 = torch.baddbmm(st["bias"], feats[:, None], st["W_lin"])[:, 0] - _gram(u).flatten(1) @ st["S_pp"].T  # (B, H)
+    value, g1 = _head(st, h1, need_grad)
+    r = u[:, st["pose_idx"]] - st["obs_sel"]  # (B, M, 2)
     r2 = (r * r).sum(-1)
     width2, wm = st["width2"], st["wm"]
-    value = F.softplus(h2).sum(-1) + (wm * width2 * torch.log1p(r2 / width2)).sum(-1)
-    g_u = g_u.index_add(1, c.pose_idx, 2 * (wm / (1 + r2 / width2))[..., None] * r)
+    value = value + (wm * width2 * torch.log1p(r2 / width2)).sum(-1)
+    if not need_grad:
+        return value, None
+    coef = g1[:, None] @ st["W_lin"].transpose(1, 2)  # (B, 1, 51)
+    g_u = 2 * coef[:, 0, :n, None] * u + coef[:, 0, n:].view(B, 2, n).transpose(1, 2)
+    g_u = g_u - 2 * (g1 @ st["S_pp"]).view(B, n, n) @ u
+    g_u = g_u.index_add(1, st["pose_idx"], 2 * (wm / (1 + r2 / width2))[..., None] * r)
     g_xy = g_u / z[..., None]
-    g_z = -(g_u * proj).sum(-1) / z * ctx.scale[:, None] * (z_raw > 1e-3)
+    g_z = -(g_u * u).sum(-1) / z * st["scale"] * (z_raw > 1e-3)
     return value, torch.cat([g_xy, g_z[..., None]], -1)
 
 
-def _feasibility(energy: PoseEnergy, pose: torch.Tensor):
-    f = energy.feasibility
-    bd = pose[:, f.bones[0]] - pose[:, f.bones[1]]  # (B, nb, 3)
-    s2_raw = (bd * bd).sum(-1).mean(-1, keepdim=True)
+def _feasibility(pose: torch.Tensor, st: dict, need_grad: bool):
+    B, J, _ = pose.shape
+    L = st["L"]
+    t = _gram(pose).flatten(1) @ L.T  # (B, H + 1): first-layer sums, then the mean squared bone
+    s2_raw = t[:, -1:]
     s2 = s2_raw.clamp_min(1e-6)
-    flat = f.iu[0] * pose.shape[1] + f.iu[1]
-    d = _pair_sq(pose).flatten(1)[:, flat]  # (B, P)
-    value, g_x = _mlp_and_grad(f.mlp, d / s2)
-    grad = _pair_grad(g_x / s2, pose, flat)
-    g_s2 = -(g_x * d).sum(-1, keepdim=True) / s2**2 * (s2_raw > 1e-6)  # (B, 1)
-    bones_flat = f.bones[0] * pose.shape[1] + f.bones[1]
-    grad = grad + _pair_grad(g_s2.expand(-1, bd.shape[1]) / bd.shape[1], pose, bones_flat)
-    return value, grad
+    t = t[:, :-1]
+    value, g1 = _head(st, torch.addcdiv(st["b1"], t, s2), need_grad)
+    if not need_grad:
+        return value, None
+    g_s2 = -(g1 * t).sum(-1, keepdim=True) / s2**2 * (s2_raw > 1e-6)  # (B, 1)
+    M = (torch.cat([g1 / s2, g_s2], -1) @ L).view(B, J, J)  # d value / d Gram (symmetric)
+    return value, 2 * M @ pose
 
 
-def energy_and_grad(energy: PoseEnergy, pose: torch.Tensor, ctx: EnergyContext,
-                    static: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Total energy (B,) and its gradient w.r.t. ``pose`` (B, 17, 3), in closed form.
+def energy_and_grad(energy: PoseEnergy, pose: torch.Tensor, ctx: EnergyContext, static: dict | None = None,
+                    need_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Total energy (B,) and its gradient w.r.t. ``pose`` (B, 17, 3) (None unless ``need_grad``), in closed form.
 
-    ``static`` = ``_consistency_static(energy, ctx)`` may be passed to reuse it across descent steps.
+    ``static`` = ``prepare(energy, ctx)`` may be passed to reuse it across descent steps.
     """
-    ec, gc = _consistency(energy, pose, ctx, static if static is not None else _consistency_static(energy, ctx))
-    ef, gf = _feasibility(energy, pose)
-    value, grad = ec + ef, gc + gf
+    st = static if static is not None else prepare(energy, ctx)
+    ec, gc = _consistency(pose, st["consistency"], need_grad)
+    ef, gf = _feasibility(pose, st["feasibility"], need_grad)
+    value, grad = ec + ef, (gc + gf if need_grad else None)
     if ctx.previous is not None and ctx.temporal_weight is not None:
         w = F.softplus(energy.temporal.raw_weight) * ctx.temporal_weight  # (B,)
         delta = pose - torch.nan_to_num(ctx.previous)
         value = value + w * (delta * delta).sum((-1, -2))
-        grad = grad + 2 * w[:, None, None] * delta
+        if need_grad:
+            grad = grad + 2 * w[:, None, None] * delta
     return value, grad
 
 
@@ -117,7 +186,16 @@ class EnergyFunction:
     def __call__(self, pose: torch.Tensor) -> torch.Tensor:
         return self.energy(pose, self.ctx)
 
-    def value_and_grad(self, pose: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _prepared(self) -> dict:
         if self._static is None:  # pose-independent parts, shared by every step of this descent
-            self._static = _consistency_static(self.energy, self.ctx)
-        return energy_and_grad(self.energy, pose, self.ctx, self._static)
+            self._static = prepare(self.energy, self.ctx)
+        return self._static
+
+    def value_and_grad(self, pose: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Closed-form energy (B,) and gradient (B, 17, 3) (no autograd graph)."""
+        return energy_and_grad(self.energy, pose, self.ctx, self._prepared())
+
+    def value(self, pose: torch.Tensor) -> torch.Tensor:
+        """Closed-form energy (B,) only (no graph)."""
+        with torch.no_grad():
+            return energy_and_grad(self.energy, pose, self.ctx, self._prepared(), need_grad=False)[0]

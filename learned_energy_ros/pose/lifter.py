@@ -159,7 +159,7 @@ class Lifter:
         xy = camera.normalize(kp)  # (N, J, 2) undistorted normalized
         t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=self.device)  # noqa: E731
         xy, sc_t = self._remap(t(np.where(sc[..., None] > self.config.min_score, xy, 0.0)), t(sc), layout)
-        with torch.no_grad():
+        with torch.inference_mode():
             return self._lift(xy, sc_t, previous, steps, int(hypotheses), temporal_weight, return_trajectory)
 
     def _lift(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory) -> LiftResult:

@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from learned_energy_ros.pose.canonical import Canonical
+from learned_energy_ros.pose.energy_grad import EnergyFunction
 
 __all__ = ["descend_hypotheses", "flip_depth"]
 
@@ -66,8 +67,9 @@ def descend_hypotheses(lifter, xy, sc, previous, steps: int, K: int, temporal_we
         ctx = _temporal(lifter, ctx, can, size, previous, temporal_weight)
     starts = _starts(pose0, K, model.config.hypothesis_sigma).flatten(0, 1)  # (N*K, 17, 3)
     ctx_k = ctx.expand(K)
-    iterates = model.descend(starts, ctx_k, steps)
-    energy = model.energy(iterates[-1], ctx_k).view(N, K)
+    fn = EnergyFunction(model.energy, ctx_k)
+    iterates = model.optimizer(starts, fn, steps)
+    energy = fn.value(iterates[-1]).view(N, K)  # closed form, shares the descent's prepared constants
     best = energy.argmin(1)  # (N,)
     can_k, size_k = _expand(can, K), size.repeat_interleave(K)
     final = model.to_metric(iterates[-1], can_k, size_k).view(N, K, -1, 3)
