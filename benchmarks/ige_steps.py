@@ -1,6 +1,7 @@
 """IGE vs its init-only ablation on the val split: metrics per step count under several detector conditions.
 
 Usage: python benchmarks/ige_steps.py --val <mocap dir> [--checkpoint default] [--ablation PATH] [--n 1000] [--json FILE]
+    [--unguarded]
 """
 from __future__ import annotations
 
@@ -33,10 +34,13 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", default=None)
+    p.add_argument("--unguarded", action="store_true", help="disable the step-horizon guard (raw descent)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     clips = load_mocap_dir(args.val, progress=False)
     ige = load_lifter(args.checkpoint, device="cpu")
+    if args.unguarded:
+        ige.model.optimizer.horizon = None
     ablation = load_lifter(args.ablation, device="cpu") if args.ablation else None
     results = {}
     print("| condition | method | steps | MPJPE | P-MPJPE | N-MPJPE | abs error | root depth % (median) |")

@@ -219,6 +219,8 @@ def test_step_horizon_guard_freezes_iterates_past_the_horizon(batch):
     can = model.canonical(batch.normalized, batch.scores)
     pose0, _ = model.initial(can, batch.scores)
     ctx = model.context(can, batch.scores)
+    assert model.optimizer.horizon == TINY.default_steps  # config default: guard at the default step count
+    model.optimizer.horizon = None
     free = model.descend(pose0.detach(), ctx, 5)
     model.optimizer.horizon, model.optimizer.tail = 2, 0.0
     guarded = model.descend(pose0.detach(), ctx, 5)

@@ -32,6 +32,10 @@ class LifterConfig:
     decay: float = 0.85  # initial per-step step-size decay: late steps stay small so more steps cannot diverge
     momentum: float = 0.5  # initial momentum (momentum optimizer only)
     default_steps: int = 4  # inference steps when the caller gives none
+    # Inference guard: steps past this count are frozen (step_tail 0) or shrink geometrically (tail in (0, 1)),
+    # so asking for more steps than validated is never worse. -1 = default_steps, None = unguarded.
+    step_horizon: int | None = -1
+    step_tail: float = 0.0
     hypothesis_sigma: float = 0.15  # std (person-size units) of the perturbed starts of extra hypotheses
     size_prior: float = 0.5  # metric person size (m) the log-size head is centred on
 
@@ -92,6 +96,8 @@ class IGEPoseModel(nn.Module):
             self.optimizer = UnrolledGD(config.step_size, config.clip, config.decay)
         else:
             raise ValueError(f"unknown optimizer {config.optimizer!r} (gd or momentum)")
+        horizon = config.default_steps if config.step_horizon == -1 else config.step_horizon
+        self.optimizer.horizon, self.optimizer.tail = horizon, float(config.step_tail)
 
     def canonical(self, normalized: torch.Tensor, scores: torch.Tensor) -> Canonical:
         """Canonicalize normalized 2D (B, Jo, 2) with scores (B, Jo)."""
