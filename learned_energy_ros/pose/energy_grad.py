@@ -91,7 +91,7 @@ def _consistency_static(energy: PoseEnergy, ctx: EnergyContext, k: dict) -> dict
     o = ctx.obs * m[..., None]  # (B, Jo, 2)
     q_o = (o * o).sum(-1)  # (B, Jo)
     a = (m @ k["S_po"].T + k["a0"]).view(B, H, n)  # (B, H, 17)
-    V = (o.transpose(1, 2) @ k["S_po"].T).view(B, 2, H, n).permute(0, 2, 1, 3).reshape(B, H, 2 * n)
+    V = (o.transpose(1, 2).reshape(B * 2, n_obs) @ k["S_po"].T).view(B, 2, H, n).permute(0, 2, 1, 3).reshape(B, H, 2 * n)
     quad = (q_o[:, :, None] * m[:, None, :] - _gram(o)).flatten(1)  # (B, Jo * Jo)
     bias = torch.cat([m, ctx.scores * m], -1) @ k["W_static"] + k["b1"] + q_o @ k["S_po_col"].T + quad @ k["S_oo"].T
     w = F.softplus(c.raw_joint_weight) * ctx.scores[:, c.obs_idx].clamp_min(1e-6) ** F.softplus(c.raw_score_power)
