@@ -35,9 +35,13 @@ def plot(rows: list[dict], path: str, title: str) -> None:
         sizes = [30 + 600 * r["params"] / biggest for r in rs]
         ax.plot(x, y, "-", alpha=0.4)
         ax.scatter(x, y, s=sizes, alpha=0.7, label=name)
+        tags = {}  # identical points (e.g. guarded extra steps) share one label
         for r in rs:
-            tag = f"{r['steps']} st" if r["steps"] is not None else r["method"].rsplit("-", 1)[-1]
-            ax.annotate(tag, (r["flops"], r["mpjpe"]), fontsize=7, xytext=(4, 4), textcoords="offset points")
+            tag = f"{r['steps']}" if r["steps"] is not None else r["method"].rsplit("-", 1)[-1]
+            tags.setdefault((r["flops"], round(r["mpjpe"], 1)), []).append(tag)
+        for (x0, y0), tag in tags.items():
+            label = "/".join(tag) + (" st" if rs[0]["steps"] is not None else "")
+            ax.annotate(label, (x0, y0), fontsize=7, xytext=(4, 4), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("FLOPs per person (torch flop counter)")
     ax.set_ylabel("MPJPE (mm)")
