@@ -8,10 +8,11 @@ from pathlib import Path
 import torch
 import yaml
 
-from learned_energy_ros.core.virtual_camera import CameraRanges, DetectorNoise
+from learned_energy_ros.core.virtual_camera import DetectorNoise
 from learned_energy_ros.pose.dataset import PoseSampler, fixed_eval_set
 from learned_energy_ros.pose.model import IGEPoseModel
-from learned_energy_ros.pose.training import (TrainConfig, checkpoint_dict, descent_loss, init_loss, seed_everything,
+from learned_energy_ros.pose.training import (TrainConfig, camera_ranges, checkpoint_dict, descent_loss, init_loss,
+                                              seed_everything,
                                               timer, train_stage)
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
     p.add_argument("--init-iters", type=int, default=None)
     p.add_argument("--energy-iters", type=int, default=None)
+    p.add_argument("--cameras", default=None, help="virtual camera preset: broad | narrow | unseen (overrides the YAML)")
     return p
 
 
@@ -39,9 +41,10 @@ def resolve_config(args) -> TrainConfig:
     data = yaml.safe_load(Path(args.config).read_text()) if args.config else {}
     cfg = TrainConfig.from_dict(data or {})
     for name, value in (("method", args.method), ("seed", args.seed), ("init_iters", args.init_iters),
-                        ("energy_iters", args.energy_iters)):
+                        ("energy_iters", args.energy_iters), ("cameras", args.cameras)):
         if value is not None:
             setattr(cfg, name, value)
+    camera_ranges(cfg.cameras)  # fail early on an unknown preset
     return cfg
 
 
@@ -88,7 +91,7 @@ def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = Fals
         energy_opt.load_state_dict(ck["optimizer"]["energy"])
         state = ck["metadata"]["progress"]
         log.info("resuming at stage %s iteration %d", state["stage"], state["iter"])
-    sampler = PoseSampler(train_clips, CameraRanges.broad(), DetectorNoise.training(), cfg.lifter.input_skeleton,
+    sampler = PoseSampler(train_clips, camera_ranges(cfg.cameras), DetectorNoise.training(), cfg.lifter.input_skeleton,
                           seed=cfg.seed + 7919 * state["iter"], target_fps=cfg.target_fps)
 
     def save_last(it: int, stage: str) -> None:
@@ -100,7 +103,8 @@ def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = Fals
     if state["stage"] == "init":
         t0 = timer()
         train_stage(model, sampler, init_opt, init_total, lambda b, it: init_loss(model, b, cfg), "init net",
-                    cfg.batch_size, start=state["iter"], on_checkpoint=lambda it: save_last(it, "init"), device=device)
+                    cfg.batch_size, start=state["iter"], on_checkpoint=lambda it: save_last(it, "init"), device=device,
+                    lr_final=cfg.lr_final)
         state["seconds"]["init"] += timer() - t0
         save_last(0, "energy")
     if cfg.method == "ige" and state["stage"] == "energy":
@@ -114,7 +118,8 @@ def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = Fals
 
         t0 = timer()
         train_stage(model, sampler, energy_opt, cfg.energy_iters, loss_fn, "energy", cfg.batch_size,
-                    start=state["iter"], on_checkpoint=lambda it: save_last(it, "energy"), device=device)
+                    start=state["iter"], on_checkpoint=lambda it: save_last(it, "energy"), device=device,
+                    lr_final=cfg.lr_final)
         state["seconds"]["energy"] += timer() - t0
         save_last(cfg.energy_iters, "energy")  # a later --resume with more energy_iters continues from here
     return _finish(model, cfg, val_clips, out, state)
@@ -131,7 +136,7 @@ def _finish(model: IGEPoseModel, cfg: TrainConfig, val_clips, out: Path, state: 
     meta = {"method": cfg.method, "progress": dict(state, stage="done"), "train_seconds": sum(state["seconds"].values()),
             "step_size": model.optimizer.step_size.item(), "torch": str(torch.__version__)}
     if val_clips:
-        batch = fixed_eval_set(val_clips, cfg.val_samples, CameraRanges.broad(), DetectorNoise(sigma_px=2.0),
+        batch = fixed_eval_set(val_clips, cfg.val_samples, camera_ranges(cfg.cameras), DetectorNoise(sigma_px=2.0),
                                seed=cfg.seed + 1, input_skeleton=cfg.lifter.input_skeleton).to(next(model.parameters()).device)
         meta["val_2px"] = {str(k): v for k, v in evaluate_steps(model, batch).items()}
         for k, v in meta["val_2px"].items():

@@ -9,12 +9,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from learned_energy_ros.core.virtual_camera import CameraRanges
 from learned_energy_ros.core.skeleton import TRAINING_SKELETON, get_skeleton
 from learned_energy_ros.pose.batch import PoseBatch
 from learned_energy_ros.pose.canonical import to_canonical
 from learned_energy_ros.pose.model import IGEPoseModel, LifterConfig
 
-__all__ = ["TrainConfig", "Targets", "targets", "init_loss", "descent_loss", "train_stage", "checkpoint_dict"]
+__all__ = ["TrainConfig", "CAMERA_PRESETS", "camera_ranges", "Targets", "targets", "init_loss", "descent_loss", "train_stage", "checkpoint_dict"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ class TrainConfig:
     energy_iters: int = 1500  # stage 2: energy + optimizer, initial net frozen or slowed
     lr_init: float = 2e-3
     lr_energy: float = 2e-3
+    lr_final: float = 1.0  # learning-rate multiplier reached at the end of each stage (exponential decay; 1 = constant)
     init_lr_in_energy_stage: float = 0.0  # 0 = initial net frozen while the energy trains
     train_steps: tuple = (1, 6)  # random unrolled step count per batch (covers inference defaults)
     size_loss_weight: float = 1.0  # weight of |log size error| against pose error (person-size units)
@@ -38,6 +40,7 @@ class TrainConfig:
     val_samples: int = 1024
     threads: int = 1  # torch CPU threads (the machines are shared)
     device: str = "auto"
+    cameras: str = "broad"  # virtual camera preset for training and the final val check: broad | narrow | unseen
     lifter: LifterConfig = field(default_factory=LifterConfig)
 
     @classmethod
@@ -49,12 +52,31 @@ class TrainConfig:
             kw["lifter"] = LifterConfig.from_dict(kw["lifter"])
         if "train_steps" in kw:
             kw["train_steps"] = tuple(kw["train_steps"])
-        return cls(**kw)
+        cfg = cls(**kw)
+        camera_ranges(cfg.cameras)  # fail early on an unknown preset
+        return cfg
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["train_steps"] = list(self.train_steps)
         return d
+
+
+CAMERA_PRESETS = ("broad", "narrow", "unseen")
+
+
+def camera_ranges(name: str) -> CameraRanges:
+    """``CameraRanges`` preset named by ``TrainConfig.cameras``.
+
+    Args:
+        name: one of ``CAMERA_PRESETS``.
+
+    Returns:
+        The preset's ``CameraRanges``.
+    """
+    if name not in CAMERA_PRESETS:
+        raise ValueError(f"unknown camera preset {name!r}; expected one of {CAMERA_PRESETS}")
+    return getattr(CameraRanges, name)()
 
 
 @dataclass
@@ -111,11 +133,18 @@ def descent_loss(model: IGEPoseModel, batch: PoseBatch, steps: int) -> tuple[tor
 
 
 def train_stage(model: IGEPoseModel, sampler, opt, iters: int, loss_fn, desc: str, batch_size: int, start: int = 0,
-                on_checkpoint=None, every: int = 500, device="cpu") -> None:
-    """Run ``iters`` Adam iterations of ``loss_fn(batch, it) -> (loss, info)`` with a progress bar."""
+                on_checkpoint=None, every: int = 500, device="cpu", lr_final: float = 1.0) -> None:
+    """Run ``iters`` Adam iterations of ``loss_fn(batch, it) -> (loss, info)`` with a progress bar.
+
+    The learning rate of every group decays exponentially from its ``initial_lr`` to ``lr_final`` times it at ``iters``.
+    """
     bar = tqdm(range(start, iters), desc=desc, initial=start, total=iters, mininterval=2.0)
     ema = None
+    for group in opt.param_groups:
+        group.setdefault("initial_lr", group["lr"])
     for it in bar:
+        for group in opt.param_groups:
+            group["lr"] = group["initial_lr"] * lr_final ** (it / max(iters, 1))
         batch = sampler.sample(batch_size).to(device)
         loss, info = loss_fn(batch, it)
         opt.zero_grad(set_to_none=True)

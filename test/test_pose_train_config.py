@@ -1,0 +1,73 @@
+"""TrainConfig's camera preset and learning-rate decay are honoured by the lifter training loop."""
+import pytest
+import torch
+
+from learned_energy_ros.core.virtual_camera import CameraRanges
+from learned_energy_ros.pose import train as train_mod
+from learned_energy_ros.pose.model import IGEPoseModel, LifterConfig
+from learned_energy_ros.pose.synthetic import synthetic_clips
+from learned_energy_ros.pose.training import TrainConfig, camera_ranges, train_stage
+
+TINY = LifterConfig(init_hidden=16, init_blocks=1, energy_hidden=8, energy_outputs=2)
+
+
+def test_camera_presets_and_bad_names():
+    assert camera_ranges("narrow") == CameraRanges.narrow() != CameraRanges.broad()
+    cfg = TrainConfig.from_dict({"cameras": "narrow"})
+    assert cfg.cameras == "narrow" and TrainConfig.from_dict(cfg.to_dict()) == cfg
+    assert TrainConfig().cameras == "broad"
+    with pytest.raises(ValueError, match="camera preset"):
+        TrainConfig.from_dict({"cameras": "fisheye-lab"})
+
+
+def test_training_samples_and_validates_with_the_configured_cameras(tmp_path, monkeypatch):
+    seen = []
+    real_sampler, real_eval = train_mod.PoseSampler, train_mod.fixed_eval_set
+
+    def sampler(clips, ranges, *a, **kw):
+        seen.append(("train", ranges))
+        return real_sampler(clips, ranges, *a, **kw)
+
+    def eval_set(clips, n, ranges, *a, **kw):
+        seen.append(("val", ranges))
+        return real_eval(clips, n, ranges, *a, **kw)
+
+    monkeypatch.setattr(train_mod, "PoseSampler", sampler)
+    monkeypatch.setattr(train_mod, "fixed_eval_set", eval_set)
+    clips = synthetic_clips(1, 16)
+    cfg = TrainConfig(init_iters=2, energy_iters=1, batch_size=8, val_samples=8, train_steps=(1, 1), lifter=TINY,
+                      cameras="narrow")
+    train_mod.run(cfg, clips, clips, tmp_path)
+    assert seen == [("train", CameraRanges.narrow()), ("val", CameraRanges.narrow())]
+    saved = torch.load(tmp_path / "lifter.pt", weights_only=True)["config"]
+    assert saved["cameras"] == "narrow"
+
+
+def test_cli_override_of_cameras(tmp_path):
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text("cameras: broad\ninit_iters: 7\n")
+    args = train_mod._parser().parse_args(["--data", "x", "--out", "y", "--config", str(cfg_file), "--cameras", "narrow"])
+    cfg = train_mod.resolve_config(args)
+    assert cfg.cameras == "narrow" and cfg.init_iters == 7
+    args = train_mod._parser().parse_args(["--data", "x", "--out", "y", "--cameras", "wide"])
+    with pytest.raises(ValueError):
+        train_mod.resolve_config(args)
+
+
+@pytest.mark.parametrize("lr_final", [1.0, 0.1])
+def test_train_stage_decays_the_learning_rate(lr_final):
+    from learned_energy_ros.pose.dataset import PoseSampler
+
+    model = IGEPoseModel(TINY)
+    opt = torch.optim.Adam(model.init_net.parameters(), lr=1e-3)
+    lrs = []
+
+    def loss_fn(batch, it):
+        lrs.append(opt.param_groups[0]["lr"])
+        pose, _ = model.initial(model.canonical(batch.normalized, batch.scores), batch.scores)
+        return pose.square().mean(), {}
+
+    train_stage(model, PoseSampler(synthetic_clips(1, 16), seed=0), opt, 10, loss_fn, "t", 4, lr_final=lr_final)
+    assert lrs[0] == pytest.approx(1e-3)
+    assert lrs[-1] == pytest.approx(1e-3 * lr_final ** 0.9)
+    assert all(b <= a for a, b in zip(lrs, lrs[1:]))
