@@ -4,10 +4,15 @@
         --checkpoint ige-narrow=/tmp/narrow/lifter.pt \
         --baselines /tmp/narrow/martinez_px_512x2.pt /tmp/narrow/martinez_norm_512x2.pt \
         --json docs/benchmarks/pose_camera_swap.json --png docs/img/pose_camera_swap.png
+
+Add rows to an earlier result without re-running its methods (their checkpoints may be gone): evaluate only the
+new ones and pass ``--merge <earlier JSON>``; earlier rows whose method name is not re-evaluated are kept.
+Rows are compared on the same seeded sets only when both runs used the same ``--samples`` (the script checks it).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 import matplotlib
@@ -38,6 +43,19 @@ def plot(results: dict, path: str) -> None:
     fig.savefig(path, dpi=120)
 
 
+def merge(results: dict, earlier_path: str) -> dict:
+    """Append the rows of an earlier result JSON whose methods ``results`` does not hold (same protocol sets only)."""
+    earlier = json.loads(open(earlier_path).read())
+    for proto in PROTOCOLS:
+        new, old = results[proto], earlier[proto]
+        if (new["samples"], new["seed"]) != (old["samples"], old["seed"]):
+            raise SystemExit(f"--merge: {proto} sets differ (samples/seed {new['samples']}/{new['seed']} vs "
+                             f"{old['samples']}/{old['seed']})")
+        have = {r["method"] for r in new["rows"]}
+        new["rows"] += [r for r in old["rows"] if r["method"] not in have]
+    return results
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--val", required=True)
@@ -47,12 +65,16 @@ def main(argv=None) -> int:
     p.add_argument("--samples", type=int, default=1000)
     p.add_argument("--json", required=True)
     p.add_argument("--png", required=True)
+    p.add_argument("--merge", default=None, help="earlier result JSON whose other rows are kept")
     a = p.parse_args(argv)
     clips = load(a.val)
     results = {}
     for proto in PROTOCOLS:
         results[proto] = evaluate_rows(clips, data=a.val, checkpoint=a.checkpoint or ["none"], baselines=a.baselines,
                                        steps=a.steps, samples=a.samples, protocol=proto)
+    if a.merge:
+        results = merge(results, a.merge)
+    for proto in PROTOCOLS:
         print(f"\n### protocol {proto}\n" + markdown_table(results[proto]["rows"]))
     base = {r["method"]: r["mpjpe"] for r in results["narrow"]["rows"]}
     for r in results["unseen-camera"]["rows"]:
