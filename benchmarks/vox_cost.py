@@ -3,6 +3,9 @@
 Each (method, resolution) runs in a fresh subprocess so its peak RSS is its own.
 
     .venv/bin/python benchmarks/vox_cost.py --threads 2 --json docs/benchmarks/voxel_cost.json
+    .venv/bin/python benchmarks/vox_cost.py --threads 2 --train-batch 16 --json docs/benchmarks/voxel_train_cost.json
+
+Inference peak RSS is measured before the training step runs (the step's own peak is reported separately).
 """
 from __future__ import annotations
 
@@ -14,7 +17,19 @@ import sys
 import time
 
 
-def measure(method: str, resolution: int, steps: int, threads: int, device: str) -> dict:
+def _train_step(model, dev, batch: int) -> dict:
+    """Peak RSS and time of one training step (forward with create_graph + backward) at ``batch``."""
+    import torch
+    model.train()
+    x = torch.zeros(batch, 3, 64, 64, device=dev)
+    start = time.perf_counter()
+    loss = sum(z.sigmoid().mean() for z in model(x))
+    loss.backward()
+    return {"train_batch": batch, "train_step_s": time.perf_counter() - start,
+            "train_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def measure(method: str, resolution: int, steps: int, threads: int, device: str, train_batch: int = 0) -> dict:
     """Build the model (untrained weights: cost does not depend on them) and time single-image inference."""
     import torch
 
@@ -37,9 +52,11 @@ def measure(method: str, resolution: int, steps: int, threads: int, device: str)
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - start)
     times = sorted(times[1:])
-    return {"method": method, "resolution": resolution, "steps": steps if method == "ige" else None,
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    train = _train_step(model, dev, train_batch) if train_batch else {}
+    return {**train, "method": method, "resolution": resolution, "steps": steps if method == "ige" else None,
             "params": count_params(model), "gflops": flops / 1e9, "latency_ms_median": 1000 * times[len(times) // 2],
-            "latency_ms_min": 1000 * times[0], "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "latency_ms_min": 1000 * times[0], "peak_rss_mb": peak,
             "rss_before_inference_mb": rss0 / 1024, "device": str(dev), "threads": threads}
 
 
@@ -50,17 +67,19 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=4)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--train-batch", type=int, default=0, help="also time one training step at this batch size")
     p.add_argument("--json")
     p.add_argument("--one", nargs=2, help=argparse.SUPPRESS)  # internal: method resolution, in the child
     args = p.parse_args(argv)
     if args.one:
-        print(json.dumps(measure(args.one[0], int(args.one[1]), args.steps, args.threads, args.device)))
+        print(json.dumps(measure(args.one[0], int(args.one[1]), args.steps, args.threads, args.device,
+                                 args.train_batch)))
         return 0
     rows = []
     for method in args.methods.split(","):
         for res in (int(r) for r in args.resolutions.split(",")):
             cmd = [sys.executable, __file__, "--one", method, str(res), "--steps", str(args.steps),
-                   "--threads", str(args.threads), "--device", args.device]
+                   "--threads", str(args.threads), "--device", args.device, "--train-batch", str(args.train_batch)]
             out = subprocess.run(cmd, capture_output=True, text=True)
             if out.returncode != 0:
                 rows.append({"method": method, "resolution": res, "error": out.stderr.strip().splitlines()[-1]})
