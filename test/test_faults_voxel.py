@@ -187,7 +187,8 @@ def test_bad_checkpoints_fail_configure_and_stay_unconfigured(ctx, tmp_path):
 
 def test_invalid_parameters_are_refused(node):
     for name, value in (("near", -1.0), ("far", 0.1), ("occupancy_threshold", 1.5), ("num_steps", -2),
-                        ("roi", [1, 2, 3]), ("sync_slop", -0.5)):
+                        ("roi", [1, 2, 3]), ("sync_slop", -0.5), ("max_pending", 0),
+                        ("max_stamp_future", -1.0), ("qos_depth", 0)):
         (result,) = node.set_parameters([Parameter(name, value=value)])
         assert not result.successful and result.reason, (name, value)
 
@@ -195,3 +196,66 @@ def test_invalid_parameters_are_refused(node):
 def test_out_of_order_frames_are_still_processed_when_valid(node):
     """The voxel node is per-frame (no state across frames): a late frame is reconstructed, not refused."""
     assert feed(node, *pair(stamp=Clock.t - 5.0)) is not None
+
+
+def test_stamp_from_the_future_is_skipped(node):
+    node.set_parameters([Parameter("max_stamp_future", value=1.0)])
+    try:
+        assert_skipped_and_alive(node, lambda: feed(node, *pair(stamp=time.time() + 30.0)), "future_stamp")
+    finally:
+        node.set_parameters([Parameter("max_stamp_future", value=600.0)])
+
+
+def test_frame_id_mismatch_is_skipped(node):
+    def send():
+        image, info = pair()
+        info.header.frame_id = "another_camera"
+        feed(node, image, info)
+    assert_skipped_and_alive(node, send, "frame_id_mismatch")
+
+
+def test_overload_keeps_only_the_newest_pending_frame(node):
+    node.set_parameters([Parameter("max_pending", value=1)])
+    before, published = node.stats.skipped["overload"], len(node.pub_cloud.msgs)
+    stamps = [Clock.next() for _ in range(6)]
+    for t in stamps:
+        node._on_frame(*pair(stamp=t))
+    node._process_pending()
+    out = node.pub_cloud.msgs[published:]
+    assert node.stats.skipped["overload"] == before + 5 and len(out) == 1
+    assert out[0].header.stamp.sec + 1e-9 * out[0].header.stamp.nanosec == pytest.approx(stamps[-1], abs=1e-6)
+
+
+def test_unexpected_error_is_counted_and_survived(node, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory")
+    before = node.stats.skipped["internal_error"]
+    monkeypatch.setattr(node.reconstructor, "reconstruct", boom)
+    assert feed(node, *pair()) is None
+    monkeypatch.undo()
+    assert node.stats.skipped["internal_error"] == before + 1 and feed(node, *pair()) is not None
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present: nothing to fall back from")
+def test_cuda_without_gpu_refuses_or_falls_back(ctx, tiny_checkpoint):
+    refuse = make_node(ctx, "vox_cuda_refuse", device="cuda", device_fallback=False, checkpoint=tiny_checkpoint)
+    fallback = make_node(ctx, "vox_cuda_fallback", device="cuda", checkpoint=tiny_checkpoint)
+    try:
+        assert refuse.trigger_configure() == FAILURE and "device_fallback is false" in refuse.log.errors[-1]
+        assert fallback.trigger_configure() == SUCCESS and str(fallback.reconstructor.device) == "cpu"
+        assert any("falling back to cpu" in w for w in fallback.log.warnings)
+    finally:
+        refuse.destroy_node()
+        fallback.trigger_cleanup()
+        fallback.destroy_node()
+
+
+def test_yaml_mirrors_every_voxel_parameter_with_a_comment():
+    import yaml
+    from pathlib import Path
+    from learned_energy_ros.ros.voxel_params import VOXEL_PARAMETERS
+    text = (Path(__file__).resolve().parents[1] / "config" / "voxel_reconstructor.yaml").read_text()
+    values = next(iter(yaml.safe_load(text).values()))["ros__parameters"]
+    for name, (default, description, _) in VOXEL_PARAMETERS.items():
+        assert values.get(name) == default, name
+        assert f"# {description}" in text, name

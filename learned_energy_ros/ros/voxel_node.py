@@ -2,10 +2,13 @@
 
 Callbacks only translate messages around one ``Reconstructor.reconstruct`` call.
 The model is loaded in ``on_configure``; publishers, subscriptions and the
-synchronizer live from ``on_activate`` to ``on_deactivate``.
+synchronizer live from ``on_activate`` to ``on_deactivate``. Overload policy
+(``FrameWorker``): input callbacks only synchronize and queue; the oldest pending
+frames are dropped and counted when images arrive faster than they are processed.
 """
 from __future__ import annotations
 
+import functools
 import time
 
 import rclpy
@@ -17,19 +20,22 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
 from learned_energy_ros.ros.conversions import camera_info_to_camera, image_to_rgb
+from learned_energy_ros.ros.device import resolve_device
 from learned_energy_ros.ros.diagnostics import FrameStats, to_diagnostic_array
 from learned_energy_ros.ros.errors import ConversionError
+from learned_energy_ros.ros.params import check_node_values
 from learned_energy_ros.ros.qos import qos_from_name
 from learned_energy_ros.ros.sync import ApproximateTimeSynchronizer
 from learned_energy_ros.ros.voxel_io import result_to_messages
 from learned_energy_ros.ros.voxel_params import VOXEL_PARAMETERS, check_values, roi_or_none
+from learned_energy_ros.ros.worker import FrameWorker
 
 __all__ = ["VoxelReconstructorNode", "main", "NODE_CLASS"]
 
 _INPUTS = ("image", "camera_info")
 
 
-class VoxelReconstructorNode(LifecycleNode):
+class VoxelReconstructorNode(FrameWorker, LifecycleNode):
     """Managed node publishing frustum occupancy (cloud + CUBE_LIST) of the object in the image."""
 
     def __init__(self, node_name: str = "voxel_reconstructor", **kwargs):
@@ -43,7 +49,7 @@ class VoxelReconstructorNode(LifecycleNode):
         self._entities: list = []
         self._sync = None
         self._mf = False
-        self._last_warn: dict[str, float] = {}
+        self._init_worker()
 
     def param(self, name: str):
         return self.get_parameter(name).value
@@ -58,9 +64,11 @@ class VoxelReconstructorNode(LifecycleNode):
             if checkpoint.startswith("voxel_ige_"):
                 from learned_energy_ros.vox.checkpoint import resolve_checkpoint
                 checkpoint = str(resolve_checkpoint("default").with_name(f"{checkpoint}.pt"))
-            self.reconstructor = load_reconstructor(checkpoint, self.param("device"))
+            device = resolve_device(self.param("device"), bool(self.param("device_fallback")),
+                                    self.get_logger().warning)
+            self.reconstructor = load_reconstructor(checkpoint, device)
         except Exception as err:  # noqa: BLE001 (any load failure must fail the transition, not crash)
-            self.get_logger().error(f"configure failed: {err}")
+            self.get_logger().error(f"configure failed ({type(err).__name__}): {err}")
             return TransitionCallbackReturn.FAILURE
         self.get_logger().info(f"voxel model {checkpoint!r}: {self.reconstructor.resolution}^3 on "
                                f"{self.reconstructor.device}")
@@ -72,7 +80,7 @@ class VoxelReconstructorNode(LifecycleNode):
         self.pub_cloud = self.create_publisher(PointCloud2, "~/occupancy", depth)
         self.pub_markers = self.create_publisher(MarkerArray, "~/occupancy_markers", depth)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
-        self._entities = [self.pub_cloud, self.pub_markers, self.pub_diag]
+        self._entities = [self.pub_cloud, self.pub_markers, self.pub_diag, self._start_worker()]
         self._make_sync(image, sensor)
         self._entities.append(self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics))
         return super().on_activate(state)
@@ -83,8 +91,10 @@ class VoxelReconstructorNode(LifecycleNode):
         if self.param("use_message_filters"):
             try:
                 import message_filters
-                subs = [message_filters.Subscriber(self, Image, "image", qos_profile=image_qos),
-                        message_filters.Subscriber(self, CameraInfo, "camera_info", qos_profile=sensor_qos)]
+                subs = [message_filters.Subscriber(self, Image, "image", qos_profile=image_qos,
+                                                   callback_group=self._input_group),
+                        message_filters.Subscriber(self, CameraInfo, "camera_info", qos_profile=sensor_qos,
+                                                   callback_group=self._input_group)]
                 for sub, topic in zip(subs, _INPUTS):
                     sub.registerCallback(lambda _msg, topic=topic: self.stats.arrived(topic))
                 self._sync = message_filters.ApproximateTimeSynchronizer(subs, queue, slop)
@@ -95,12 +105,14 @@ class VoxelReconstructorNode(LifecycleNode):
             except ImportError:
                 pass
         self._sync = ApproximateTimeSynchronizer(2, queue, slop, self._on_frame)
-        self._entities.append(self.create_subscription(Image, "image", lambda m: self._on_input(0, m), image_qos))
-        self._entities.append(self.create_subscription(CameraInfo, "camera_info", lambda m: self._on_input(1, m),
-                                                       sensor_qos))
+        for index, (kind, topic, qos) in enumerate(((Image, "image", image_qos), (CameraInfo, "camera_info", sensor_qos))):
+            self._entities.append(self.create_subscription(kind, topic, functools.partial(self._on_input, index), qos,
+                                                           callback_group=self._input_group))
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._destroy_entities()
+        with self._work_lock:  # waits for the frame being processed; none starts after this
+            self._stop_worker()
+            self._destroy_entities()
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -113,19 +125,31 @@ class VoxelReconstructorNode(LifecycleNode):
 
     def _destroy_entities(self) -> None:
         for entity in self._entities:
-            for destroy in (self.destroy_subscription, self.destroy_publisher, self.destroy_timer):
+            for destroy in (self.destroy_subscription, self.destroy_publisher, self.destroy_timer,
+                            self.destroy_guard_condition):
                 if destroy(entity):
                     break
         self._entities, self._sync = [], None
 
     # ------------------------------------------------------------------ callbacks
-    def _on_input(self, index: int, msg) -> None:
-        self.stats.arrived(_INPUTS[index])
-        self._sync.add(index, msg)
+    def _on_input(self, index: int, msg, info) -> None:
+        self._note_input(_INPUTS[index], info)
+        sync = self._sync
+        if sync is not None:
+            sync.add(index, msg)
 
     def _on_frame(self, image: Image, info: CameraInfo) -> None:
+        """Synchronizer callback: queue the pair for the worker (``FrameWorker._enqueue``)."""
+        self._enqueue(image.header, image, info)
+
+    def _process(self, image: Image, info: CameraInfo) -> None:
         from learned_energy_ros.vox.reconstructor import ReconstructionError
         start = time.perf_counter()
+        frames = (image.header.frame_id, info.header.frame_id)
+        if all(frames) and frames[0] != frames[1]:
+            self.stats.skip("frame_id_mismatch")
+            self._warn("frame_id_mismatch", f"frame skipped: image frame {frames[0]!r} != camera_info frame {frames[1]!r}")
+            return
         try:
             rgb, camera = image_to_rgb(image), camera_info_to_camera(info)
             result = self.reconstructor.reconstruct(
@@ -144,13 +168,10 @@ class VoxelReconstructorNode(LifecycleNode):
         self.pub_markers.publish(markers)
         self.stats.processed(time.perf_counter() - start)
 
-    def _warn(self, reason: str, text: str) -> None:
-        now = time.monotonic()
-        if now - self._last_warn.get(reason, -1e9) >= float(self.param("warn_period")):
-            self._last_warn[reason] = now
-            self.get_logger().warning(f"{text} (further '{reason}' warnings muted for {self.param('warn_period')} s)")
-
     def _publish_diagnostics(self) -> None:
+        if self._sync is not None and not self._mf:
+            self.stats.counts["sync_dropped"] = self._sync.dropped
+        self.stats.counts["pending_frames"] = len(self._queue)
         self.pub_diag.publish(to_diagnostic_array(
             self.stats, f"{self.get_name()}: voxel reconstructor", self.get_fully_qualified_name(),
             self.get_clock().now().to_msg(), warn_topics=_INPUTS))
@@ -165,8 +186,7 @@ class VoxelReconstructorNode(LifecycleNode):
         current = {k: (self.param(k) if self.has_parameter(k) else VOXEL_PARAMETERS[k][0]) for k in VOXEL_PARAMETERS}
         try:
             check_values({**current, **changes})
-            if "sync_slop" in changes and not 0 <= changes["sync_slop"] <= 10:
-                raise ValueError(f"sync_slop={changes['sync_slop']} must be in [0, 10] s")
+            check_node_values(changes)
         except (ValueError, TypeError) as err:
             return SetParametersResult(successful=False, reason=str(err))
         if self._sync is not None and "sync_slop" in changes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 VOXEL_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "device": ("auto", "Torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N.", "configure"),
+    "device_fallback": (True, "When device asks for CUDA and none is available: fall back to the CPU with a warning (true) or fail to configure (false).", "configure"),
     "checkpoint": ("default", "Voxel checkpoint: 'default' (the shipped IGE model), 'baseline' or a path to a .pt file.", "configure"),
     "resolution": (0, "Grid resolution R (R^3 voxels); selects the shipped voxel_ige_<R>.pt for 'default' (0: the checkpoint's).", "configure"),
     "near": (0.741, "Near end of the frustum depth range (m, optical z). With far: where the object is; fixes metric scale.", "frame"),
@@ -17,6 +18,9 @@ VOXEL_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "occupancy_threshold": (0.5, "Voxels with probability above this are published.", "frame"),
     "sync_slop": (0.02, "Approximate-time synchronization slop between image and camera_info (s).", "sync"),
     "sync_queue": (10, "Approximate-time synchronizer queue size per input.", "sync"),
+    "max_pending": (1, "Synchronized frames waiting for the model; when full the OLDEST is dropped (counted as skipped_overload), bounding latency.", "frame"),
+    "max_stamp_future": (600.0, "Frames stamped more than this many seconds ahead of the node clock are skipped (0: no check).", "frame"),
+    "max_stamp_age": (0.0, "Frames stamped more than this many seconds behind the node clock are skipped (0: no check; bags replayed without sim time are old).", "frame"),
     "marker_lifetime": (1.0, "Lifetime of the occupancy markers (s), so they vanish if the node stops.", "frame"),
     "sensor_qos": ("sensor_data", "QoS of camera_info: sensor_data, reliable or best_effort.", "configure"),
     "image_qos": ("reliable", "QoS of image (reliable: best-effort large images are lost across processes with FastDDS).", "configure"),
