@@ -62,6 +62,7 @@ def drive(args, server_pid: int) -> dict:
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from diagnostic_msgs.msg import DiagnosticArray
     from sensor_msgs.msg import CameraInfo, Image, PointCloud2
     from std_msgs.msg import Header
     from learned_energy_ros.core.camera import Camera
@@ -74,6 +75,9 @@ def drive(args, server_pid: int) -> dict:
     latencies, t0 = [], time.monotonic()
     node.create_subscription(PointCloud2, "/voxel_reconstructor/occupancy", lambda m: latencies.append(
         (time.monotonic() - t0, time.time() - (m.header.stamp.sec + 1e-9 * m.header.stamp.nanosec))), 50)
+    diagnostics = {}
+    node.create_subscription(DiagnosticArray, "/diagnostics", lambda m: diagnostics.update(
+        {kv.key: kv.value for s in m.status if "voxel" in s.name for kv in s.values}), 10)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(node)
     threading.Thread(target=executor.spin, daemon=True).start()
@@ -106,7 +110,9 @@ def drive(args, server_pid: int) -> dict:
             "received": len(latencies), "published": published,
             "latency_ms_after_warmup": percentiles([lat for _, lat in steady]),
             "cpu_percent_mean": float(np.mean(cpu)) if cpu else float("nan"),
-            "rss_mib_last": monitor.samples[-1][1] if monitor.samples else float("nan")}
+            "rss_mib_last": monitor.samples[-1][1] if monitor.samples else float("nan"),
+            "diagnostics": {k: v for k, v in diagnostics.items() if k.startswith(("skipped", "lost", "received",
+                                                                                  "frames", "latency", "sync"))}}
 
 
 def main(argv=None) -> int:
