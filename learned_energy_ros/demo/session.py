@@ -113,7 +113,9 @@ class PoseSession:
         self.player.bag = bag
         T = len(scene)
         joints, energy, latency = np.full((T, 17, 3), np.nan), np.full(T, np.nan), np.full(T, np.nan)
-        overlays, base = [None] * T, time.time() // 1 + index * _PASS_GAP_S
+        # Stamps lie in the past (pass k at now - (2 - k) * gap): later passes are newer, so tracks of
+        # earlier passes time out, and no stamp is ahead of the node's clock.
+        overlays, base = [None] * T, time.time() // 1 - (2 - index) * _PASS_GAP_S
         markers0, start = self.player.marker_arrays, time.perf_counter()
         for i in tqdm(range(T), desc=f"pose {name}", unit="frame", disable=not progress, leave=True):
             stamp_s, cam = base + i / scene.fps, scene.camera(i)

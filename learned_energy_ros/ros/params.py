@@ -23,7 +23,7 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "sync_slop": (0.02, "Approximate-time synchronization slop between camera_info, keypoints and image (s).", "sync"),
     "sync_queue": (10, "Approximate-time synchronizer queue size per input.", "sync"),
     "max_pending": (2, "Synchronized frames waiting for the model; when full the OLDEST is dropped (counted as skipped_overload), bounding latency.", "frame"),
-    "max_stamp_future": (600.0, "Frames stamped more than this many seconds ahead of the node clock are skipped (0: no check).", "frame"),
+    "max_stamp_future": (5.0, "Frames stamped more than this many seconds ahead of the node clock are skipped (0: no check).", "frame"),
     "max_stamp_age": (0.0, "Frames stamped more than this many seconds behind the node clock are skipped (0: no check; bags replayed without sim time are old).", "frame"),
     "jump_reset": (10.0, "A stamp this many seconds before the last one is a time jump (bag loop, sim or camera restart): tracks reset, frame processed (0: never).", "frame"),
     "max_persons": (50, "Frames with more persons are skipped (garbage input must not stall the node).", "frame"),

@@ -19,7 +19,7 @@ VOXEL_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "sync_slop": (0.02, "Approximate-time synchronization slop between image and camera_info (s).", "sync"),
     "sync_queue": (10, "Approximate-time synchronizer queue size per input.", "sync"),
     "max_pending": (1, "Synchronized frames waiting for the model; when full the OLDEST is dropped (counted as skipped_overload), bounding latency.", "frame"),
-    "max_stamp_future": (600.0, "Frames stamped more than this many seconds ahead of the node clock are skipped (0: no check).", "frame"),
+    "max_stamp_future": (5.0, "Frames stamped more than this many seconds ahead of the node clock are skipped (0: no check).", "frame"),
     "max_stamp_age": (0.0, "Frames stamped more than this many seconds behind the node clock are skipped (0: no check; bags replayed without sim time are old).", "frame"),
     "marker_lifetime": (1.0, "Lifetime of the occupancy markers (s), so they vanish if the node stops.", "frame"),
     "sensor_qos": ("sensor_data", "QoS of camera_info: sensor_data, reliable or best_effort.", "configure"),
