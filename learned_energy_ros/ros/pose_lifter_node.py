@@ -13,10 +13,8 @@ from __future__ import annotations
 import functools
 import time
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
-from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
@@ -30,7 +28,7 @@ from learned_energy_ros.ros.params import POSE_LIFTER_PARAMETERS, pipeline_setti
 from learned_energy_ros.ros.pose_io import messages_to_frame, overlay_message, result_to_messages
 from learned_energy_ros.ros.qos import qos_from_name
 from learned_energy_ros.ros.sync import ApproximateTimeSynchronizer, StampBuffer, header_stamp_ns
-from learned_energy_ros.ros.worker import FrameWorker
+from learned_energy_ros.ros.worker import FrameWorker, spin_lifecycle_node
 
 __all__ = ["PoseLifterNode", "main"]
 
@@ -247,18 +245,7 @@ class PoseLifterNode(FrameWorker, LifecycleNode):
 
 def main(args=None) -> None:
     """Run the node alone (``ros2 run learned_energy_ros pose_lifter``), autostarting when ``autostart``."""
-    from rclpy.executors import MultiThreadedExecutor
-    try:
-        with rclpy.init(args=args):
-            node = PoseLifterNode()
-            if node.param("autostart"):
-                node.trigger_configure()
-                node.trigger_activate()
-            executor = MultiThreadedExecutor()
-            executor.add_node(node)
-            executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    spin_lifecycle_node(PoseLifterNode, args)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,8 @@ from __future__ import annotations
 import functools
 import time
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
-from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
@@ -28,7 +26,7 @@ from learned_energy_ros.ros.qos import qos_from_name
 from learned_energy_ros.ros.sync import ApproximateTimeSynchronizer
 from learned_energy_ros.ros.voxel_io import result_to_messages
 from learned_energy_ros.ros.voxel_params import VOXEL_PARAMETERS, check_values, roi_or_none
-from learned_energy_ros.ros.worker import FrameWorker
+from learned_energy_ros.ros.worker import FrameWorker, spin_lifecycle_node
 
 __all__ = ["VoxelReconstructorNode", "main", "NODE_CLASS"]
 
@@ -202,18 +200,7 @@ NODE_CLASS = VoxelReconstructorNode
 
 def main(args=None) -> None:
     """Run the node alone (``ros2 run learned_energy_ros voxel_reconstructor``), autostarting when ``autostart``."""
-    from rclpy.executors import MultiThreadedExecutor
-    try:
-        with rclpy.init(args=args):
-            node = VoxelReconstructorNode()
-            if node.param("autostart"):
-                node.trigger_configure()
-                node.trigger_activate()
-            executor = MultiThreadedExecutor()
-            executor.add_node(node)
-            executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
+    spin_lifecycle_node(VoxelReconstructorNode, args)
 
 
 if __name__ == "__main__":

@@ -91,3 +91,26 @@ class FrameWorker:
         if now - self._last_warn.get(reason, -1e9) >= period:
             self._last_warn[reason] = now
             self.get_logger().warning(f"{text} (further '{reason}' warnings muted for {period} s)")
+
+
+def spin_lifecycle_node(node_class, args=None) -> None:
+    """Run one lifecycle node alone until shutdown (the body of each node's ``main``).
+
+    The node configures and activates itself when its ``autostart`` parameter is true
+    (the default), so ``ros2 run`` gives a working node; with ``autostart: false`` a
+    lifecycle manager drives the transitions.
+    """
+    import rclpy
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+
+    try:
+        with rclpy.init(args=args):
+            node = node_class()
+            if node.param("autostart"):
+                node.trigger_configure()
+                node.trigger_activate()
+            executor = MultiThreadedExecutor()
+            executor.add_node(node)
+            executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
