@@ -23,6 +23,8 @@ from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
+from learned_energy_ros.ros.worker import spin_resilient
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["NodeRunner", "NODE_MODULES", "spin_nodes", "main"]
@@ -111,7 +113,7 @@ class NodeRunner:
 
     def _spin(self) -> None:
         try:
-            self.executor.spin()
+            spin_resilient(self.executor)
         except (ExternalShutdownException, rclpy.executors.ShutdownException):
             pass
 

@@ -9,6 +9,8 @@ to have ``stats`` (``FrameStats``) and the parameters ``max_pending``,
 """
 from __future__ import annotations
 
+import logging
+
 import threading
 import time
 
@@ -111,6 +113,25 @@ def spin_lifecycle_node(node_class, args=None) -> None:
                 node.trigger_activate()
             executor = MultiThreadedExecutor()
             executor.add_node(node)
-            executor.spin()
+            spin_resilient(executor)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+
+
+def spin_resilient(executor) -> None:
+    """Spin ``executor`` until shutdown, surviving entities destroyed from another thread.
+
+    A lifecycle transition triggered outside the executor (a lifecycle manager's
+    thread, an in-process runner, a test) destroys subscriptions and their event
+    handlers while the executor may be building its wait set; rclpy then raises
+    ``InvalidHandle`` from that wait and ``Executor.spin`` dies, silently stopping
+    every node on it. The next wait no longer contains the destroyed entity, so the
+    right response is to wait again.
+    """
+    from rclpy.impl.implementation_singleton import rclpy_implementation as _rclpy
+
+    while executor.context.ok():
+        try:
+            executor.spin_once(timeout_sec=0.1)
+        except _rclpy.InvalidHandle as err:
+            logging.getLogger(__name__).debug("entity destroyed during a wait, waiting again: %s", err)
