@@ -17,25 +17,12 @@ from learned_energy_ros.pose.lifter import default_checkpoint  # noqa: E402
 FRAMES = 10
 
 
-def _checkpoint(tmp_path: Path) -> str:
-    """The shipped lifter; an untrained one where it is not shipped yet (this test checks plumbing, not accuracy)."""
-    if default_checkpoint().is_file():
-        return "default"
-    import torch
-
-    from learned_energy_ros.pose.model import IGEPoseModel, LifterConfig
-
-    model = IGEPoseModel(LifterConfig())
-    path = tmp_path / "untrained_lifter.pt"
-    torch.save({"weights": model.state_dict(), "model_args": model.model_args(), "metadata": {"untrained": True}}, path)
-    return str(path)
-
-
 @pytest.mark.timeout(120)
 def test_demo_end_to_end(tmp_path):
+    assert default_checkpoint().is_file(), "the shipped lifter checkpoint is missing"
     out = tmp_path / "demo_out"
     cmd = [sys.executable, "-m", "learned_energy_ros.cli", "demo", "--frames", str(FRAMES), "--out", str(out),
-           "--no-voxel", "--no-progress", "--device", "cpu", "--checkpoint", _checkpoint(tmp_path), "--seed", "1"]
+           "--no-voxel", "--no-progress", "--device", "cpu", "--checkpoint", "default", "--seed", "1"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=110)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -46,7 +33,9 @@ def test_demo_end_to_end(tmp_path):
     assert set(metrics) == {"no_smoothing", "smoothing"}
     for phases in metrics.values():
         assert phases["all"]["answered"] == 1.0  # the node answered every frame
-        assert all(phases[p]["mpjpe"] is not None and phases[p]["mpjpe"] > 0 for p in ("before_swap", "after_swap"))
+        # The shipped lifter through the real node: plausible accuracy on both cameras
+        # (the full 120-frame demo measures about 85-120 mm; 10 frames are noisier).
+        assert all(0 < phases[p]["mpjpe"] < 250 for p in ("before_swap", "after_swap")), phases
     assert summary["pose"]["passes"]["no_smoothing"]["temporal_weight"] == 0.0
     assert summary["pose"]["overlays_received"]["smoothing"] >= FRAMES - 1
     for name in ("overlay_strip.png", "skeletons_3d.png"):
