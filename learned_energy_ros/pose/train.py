@@ -99,14 +99,20 @@ def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = Fals
         ck = checkpoint_dict(model, cfg, {"progress": state}, {"init": init_opt, "energy": energy_opt})
         torch.save(ck, last)
 
-    init_total = cfg.init_iters + (cfg.init_only_extra_iters if cfg.method == "init-only" else 0)
     if state["stage"] == "init":
         t0 = timer()
-        train_stage(model, sampler, init_opt, init_total, lambda b, it: init_loss(model, b, cfg), "init net",
+        train_stage(model, sampler, init_opt, cfg.init_iters, lambda b, it: init_loss(model, b, cfg), "init net",
                     cfg.batch_size, start=state["iter"], on_checkpoint=lambda it: save_last(it, "init"), device=device,
                     lr_final=cfg.lr_final)
         state["seconds"]["init"] += timer() - t0
-        save_last(0, "energy")
+        save_last(0, "init-extra" if cfg.method == "init-only" else "energy")
+    if cfg.method == "init-only" and state["stage"] == "init-extra":
+        # The ablation's stand-in for the energy stage: more init iterations, its own lr schedule (restarts like stage 2)
+        t0 = timer()
+        train_stage(model, sampler, init_opt, cfg.init_only_extra_iters, lambda b, it: init_loss(model, b, cfg),
+                    "init net (extra)", cfg.batch_size, start=state["iter"],
+                    on_checkpoint=lambda it: save_last(it, "init-extra"), device=device, lr_final=cfg.lr_final)
+        state["seconds"]["init"] += timer() - t0
     if cfg.method == "ige" and state["stage"] == "energy":
         model.init_net.requires_grad_(cfg.init_lr_in_energy_stage > 0)
         gen = torch.Generator().manual_seed(cfg.seed)
