@@ -132,6 +132,10 @@ def spin_resilient(executor) -> None:
 
     while executor.context.ok():
         try:
-            executor.spin_once(timeout_sec=0.1)
+            executor.spin_once()  # like Executor.spin: no timeout, shutdown wakes the wait
         except _rclpy.InvalidHandle as err:
             logging.getLogger(__name__).debug("entity destroyed during a wait, waiting again: %s", err)
+        except _rclpy.RCLError:
+            if executor.context.ok():
+                raise
+            return  # the context shut down between the check and the wait
