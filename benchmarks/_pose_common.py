@@ -45,3 +45,31 @@ def markdown_table(rows: list[dict], extra: tuple = ()) -> str:
 def save_json(data, path: str) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(data, indent=2))
+
+
+def merge_result(new: dict, earlier: dict, where: str = "") -> dict:
+    """Append to ``new['rows']`` the rows of ``earlier`` whose method ``new`` does not hold.
+
+    Args:
+        new: a fresh ``evaluate_rows`` result.
+        earlier: an earlier result of the same protocol (e.g. rows whose checkpoints are gone).
+        where: what the two results are (for the error message).
+
+    Returns:
+        ``new`` with the kept earlier rows appended, each marked ``"earlier_run": True``.
+
+    Raises:
+        SystemExit: when the two results were not computed on the same seeded set (samples/seed/condition differ).
+    """
+    keys = ("samples", "seed", "protocol", "condition", "noise_px")
+    a, b = tuple(new.get(k) for k in keys), tuple(earlier.get(k) for k in keys)
+    if a != b:
+        raise SystemExit(f"--merge {where}: sets differ ({dict(zip(keys, a))} vs {dict(zip(keys, b))})")
+    have = {r["method"] for r in new["rows"]}
+    new["rows"] += [dict(r, earlier_run=True) for r in earlier["rows"] if r["method"] not in have]
+    return new
+
+
+def load_json(path: str):
+    """Read a result JSON."""
+    return json.loads(Path(path).read_text())

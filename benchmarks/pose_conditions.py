@@ -2,6 +2,9 @@
 
     python benchmarks/pose_conditions.py --val ../shared/data/cmu_mocap/val --checkpoint default \
         --baselines shipped --json docs/benchmarks/pose_conditions.json --png docs/img/pose_conditions.png
+
+``--merge <earlier JSON>`` keeps, per condition, the earlier rows whose methods are not re-evaluated (marked
+``earlier_run``); it refuses when the two runs used different ``--samples`` (the seeded sets would differ).
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from _pose_common import evaluate_rows, load, markdown_table, save_json  # noqa: E402
+from _pose_common import evaluate_rows, load, load_json, markdown_table, merge_result, save_json  # noqa: E402
 
 CONDITIONS = ("clean", "missing", "outliers", "noisy")
 
@@ -44,12 +47,18 @@ def main(argv=None) -> int:
     p.add_argument("--samples", type=int, default=500)
     p.add_argument("--json", required=True)
     p.add_argument("--png", required=True)
+    p.add_argument("--merge", default=None, help="earlier result JSON whose other rows are kept")
     a = p.parse_args(argv)
+    earlier = load_json(a.merge) if a.merge else None  # read first: --json may be the same file
+    if earlier is not None and set(earlier) != set(CONDITIONS):
+        raise SystemExit(f"--merge: {a.merge} holds conditions {sorted(earlier)}, expected {list(CONDITIONS)}")
     clips = load(a.val)
     results = {}
     for cond in CONDITIONS:
         results[cond] = evaluate_rows(clips, data=a.val, checkpoint=a.checkpoint or ["default"],
                                       baselines=a.baselines, steps=a.steps, samples=a.samples, condition=cond)
+        if earlier is not None:
+            results[cond] = merge_result(results[cond], earlier[cond], f"{a.merge} [{cond}]")
         print(f"\n### condition {cond}\n" + markdown_table(results[cond]["rows"]))
     save_json(results, a.json)
     plot(results, a.png)

@@ -3,6 +3,9 @@
     python benchmarks/pose_flops_vs_mpjpe.py --val ../shared/data/cmu_mocap/val \
         --checkpoint default --martinez learned_energy_ros/models/martinez_norm_256x1.pt ... \
         --json docs/benchmarks/pose_flops.json --png docs/img/pose_flops_vs_mpjpe.png
+
+``--merge <earlier JSON>`` keeps the earlier rows whose methods are not re-evaluated (their checkpoints may be gone;
+they are marked ``earlier_run``); it refuses when the two runs used different ``--samples``/``--seed``.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from _pose_common import evaluate_rows, load, markdown_table, save_json  # noqa: E402
+from _pose_common import evaluate_rows, load, load_json, markdown_table, merge_result, save_json  # noqa: E402
 
 
 def plot(rows: list[dict], path: str, title: str) -> None:
@@ -61,9 +64,13 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", required=True)
     p.add_argument("--png", required=True)
+    p.add_argument("--merge", default=None, help="earlier result JSON whose other rows are kept")
     a = p.parse_args(argv)
+    earlier = load_json(a.merge) if a.merge else None  # read first: --json may be the same file
     res = evaluate_rows(load(a.val), data=a.val, checkpoint=a.checkpoint or ["default"], baselines=a.martinez,
                         samples=a.samples, seed=a.seed)
+    if earlier is not None:
+        res = merge_result(res, earlier, a.merge)
     save_json(res, a.json)
     plot(res["rows"], a.png, f"val split, broad cameras, GT 2D + {res['noise_px']:g} px noise, n={res['samples']}")
     print(markdown_table(res["rows"]))
