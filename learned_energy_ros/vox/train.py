@@ -12,11 +12,11 @@ import torch
 from tqdm import tqdm
 
 from learned_energy_ros.core.metrics import voxel_iou
-from learned_energy_ros.vox.checkpoint import build_model, save_checkpoint
+from learned_energy_ros.vox.checkpoint import CheckpointError, build_model, load_model, save_checkpoint
 from learned_energy_ros.vox.dataset import ViewConfig, build_samples
 from learned_energy_ros.vox.model import LOSSES, image_to_tensor
 
-__all__ = ["main", "train", "predict_batches", "resolve_device"]
+__all__ = ["main", "train", "predict_batches", "resolve_device", "warm_start"]
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,29 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--init-from", help="warm start: load this checkpoint's weights and model args (same --model kind); "
+                                       "its resolution/image size/view config replace the flags")
     return p
+
+
+def warm_start(checkpoint: str, kind: str) -> tuple[torch.nn.Module, ViewConfig, dict]:
+    """Load ``checkpoint`` to continue training it.
+
+    Args:
+        checkpoint: path (or shipped name) of a voxel checkpoint of kind ``kind``.
+        kind: ``"ige"`` or ``"baseline"`` (the ``--model`` being trained).
+
+    Returns:
+        (model on cpu, its ViewConfig, lineage dict: source name, its training metadata and total iterations).
+    """
+    model, vcfg, ckpt = load_model(checkpoint, "cpu")
+    if ckpt["kind"] != kind:
+        raise CheckpointError(f"--init-from {checkpoint} holds a {ckpt['kind']!r} model, not --model {kind!r}")
+    prior = dict(ckpt.get("training", {}))
+    total = int(prior.get("total_iterations", prior.get("iterations", 0)))
+    # only the file name: committed yaml files carry no machine paths
+    lineage = {"checkpoint": Path(checkpoint).name, "iterations_before": total, "previous_training": prior}
+    return model, vcfg, lineage
 
 
 def predict_batches(model, images: np.ndarray, device, steps: int | None = None, batch: int = 32) -> list[np.ndarray]:
@@ -80,6 +102,10 @@ def train(model, data: dict, val: dict | None, args, device) -> dict:
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.iterations)
     loss_fn = LOSSES[args.loss]
     start, best, best_state, it = time.time(), -1.0, None, 0
+    if val is not None and getattr(args, "init_from", None):  # a warm start must not end worse than it began
+        best = float(np.mean(voxel_iou(predict_batches(model, val["images"], device)[-1], val["occupancy"])))
+        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        log.info("warm start: val IoU %.3f before training", best)
     bar = tqdm(range(args.iterations), desc=f"train {args.model}", unit="it")
     for it in bar:
         model.train()
@@ -114,14 +140,25 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     device = resolve_device(args.device)
-    vcfg = ViewConfig(image_size=args.image_size, resolution=args.resolution)
+    lineage = None
+    if args.init_from:
+        model, vcfg, lineage = warm_start(args.init_from, args.model)
+        log.info("warm start from %s (%d iterations before)", args.init_from, lineage["iterations_before"])
+        args.resolution, args.image_size = vcfg.resolution, vcfg.image_size
+    else:
+        vcfg = ViewConfig(image_size=args.image_size, resolution=args.resolution)
     data = build_samples(args.data, args.views, args.procedural, vcfg, seed=args.seed + 1)
     val = build_samples(args.val, args.val_views, 0, vcfg, seed=12345) if args.val else None
-    margs = {"resolution": args.resolution, "image_size": args.image_size, "width_mult": args.width_mult}
-    if args.model == "ige":
-        margs["steps"] = args.steps
-    model = build_model(args.model, margs).to(device)
+    if lineage is None:
+        margs = {"resolution": args.resolution, "image_size": args.image_size, "width_mult": args.width_mult}
+        if args.model == "ige":
+            margs["steps"] = args.steps
+        model = build_model(args.model, margs)
+    model = model.to(device)
     meta = train(model, data, val, args, device)
+    if lineage is not None:
+        meta["init_from"] = lineage
+        meta["total_iterations"] = lineage["iterations_before"] + meta["iterations"]
     meta["command"] = "learned-energy-ros train-voxel " + " ".join(argv if argv is not None else sys.argv[1:])
     meta["device"] = str(device)
     path = save_checkpoint(Path(args.out) / f"voxel_{args.model}_{args.resolution}.pt", args.model, model.cpu(),
