@@ -23,7 +23,7 @@ CONDITIONS = ("clean", "missing", "outliers", "noisy")
 
 
 def plot(results: dict, path: str) -> None:
-    methods = [r["method"] for r in results[CONDITIONS[0]]["rows"]]
+    methods = [r["method"] + (" *" if r.get("earlier_run") else "") for r in results[CONDITIONS[0]]["rows"]]
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / len(CONDITIONS)
     for i, cond in enumerate(CONDITIONS):
@@ -31,7 +31,9 @@ def plot(results: dict, path: str) -> None:
     ax.set_xticks(np.arange(len(methods)) + width * (len(CONDITIONS) - 1) / 2)
     ax.set_xticklabels(methods, rotation=25, fontsize=7, ha="right")
     ax.set_ylabel("MPJPE (mm)")
-    ax.set_title("val split, broad cameras: detector conditions", fontsize=9)
+    kept = any(r.get("earlier_run") for r in results[CONDITIONS[0]]["rows"])
+    note = "; * = kept from an earlier run (--merge)" if kept else ""
+    ax.set_title("val split, broad cameras: detector conditions" + note, fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

@@ -41,6 +41,7 @@ def plot(rows: list[dict], path: str, title: str) -> None:
         tags = {}  # identical points (e.g. guarded extra steps) share one label
         for r in rs:
             tag = f"{r['steps']}" if r["steps"] is not None else r["method"].rsplit("-", 1)[-1]
+            tag += " *" if r.get("earlier_run") else ""
             tags.setdefault((r["flops"], round(r["mpjpe"], 1)), []).append(tag)
         for (x0, y0), tag in tags.items():
             label = "/".join(tag) + (" st" if rs[0]["steps"] is not None else "")
@@ -48,6 +49,8 @@ def plot(rows: list[dict], path: str, title: str) -> None:
     ax.set_xscale("log")
     ax.set_xlabel("FLOPs per person (torch flop counter)")
     ax.set_ylabel("MPJPE (mm)")
+    if any(r.get("earlier_run") for r in rows):
+        title += "; * = kept from an earlier run (--merge)"
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
