@@ -10,7 +10,6 @@ dropped and counted, so latency stays bounded (docs/reliability.md).
 """
 from __future__ import annotations
 
-import functools
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -27,7 +26,7 @@ from learned_energy_ros.ros.markers import delete_markers
 from learned_energy_ros.ros.params import POSE_LIFTER_PARAMETERS, pipeline_settings, refusal_reason
 from learned_energy_ros.ros.pose_io import messages_to_frame, overlay_message, result_to_messages
 from learned_energy_ros.ros.qos import qos_from_name
-from learned_energy_ros.ros.sync import ApproximateTimeSynchronizer, StampBuffer, header_stamp_ns
+from learned_energy_ros.ros.sync import StampBuffer, header_stamp_ns
 from learned_energy_ros.ros.worker import FrameWorker, spin_lifecycle_node
 
 __all__ = ["PoseLifterNode", "main"]
@@ -78,37 +77,13 @@ class PoseLifterNode(FrameWorker, LifecycleNode):
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
         self._entities = [self.pub_markers, self.pub_joints, self.pub_overlay, self.pub_diag]
         self._entities.append(self._start_worker())
-        self._make_sync(sensor)
+        self._make_sync([(CameraInfo, "camera_info", sensor), (PointCloud2, "keypoints", sensor)])
         self._image_qos = image
         self._toggle_image_input(bool(self.param("publish_overlay")))
         self._entities.append(self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics))
         self.get_logger().info(f"active: sync {'message_filters' if self._mf else 'internal'}, "
                                f"slop {self.param('sync_slop')} s, sensor QoS {self.param('sensor_qos')}")
         return super().on_activate(state)
-
-    def _make_sync(self, qos) -> None:
-        slop, queue = float(self.param("sync_slop")), int(self.param("sync_queue"))
-        self._mf = False
-        if self.param("use_message_filters"):
-            try:
-                import message_filters
-                subs = [message_filters.Subscriber(self, CameraInfo, "camera_info", qos_profile=qos,
-                                                   callback_group=self._input_group),
-                        message_filters.Subscriber(self, PointCloud2, "keypoints", qos_profile=qos,
-                                                   callback_group=self._input_group)]
-                for sub, topic in zip(subs, ("camera_info", "keypoints")):
-                    sub.registerCallback(lambda _msg, topic=topic: self.stats.arrived(topic))
-                self._sync = message_filters.ApproximateTimeSynchronizer(subs, queue, slop)
-                self._sync.registerCallback(self._on_frame)
-                self._entities += [s.sub for s in subs]
-                self._mf = True
-                return
-            except ImportError:
-                pass
-        self._sync = ApproximateTimeSynchronizer(2, queue, slop, self._on_frame)
-        for index, (kind, topic) in enumerate(((CameraInfo, "camera_info"), (PointCloud2, "keypoints"))):
-            self._entities.append(self.create_subscription(kind, topic, functools.partial(self._on_input, index), qos,
-                                                           callback_group=self._input_group))
 
     def _toggle_image_input(self, wanted: bool) -> None:
         """Subscribe to images only while overlays are wanted (reliable images are expensive)."""
@@ -140,12 +115,8 @@ class PoseLifterNode(FrameWorker, LifecycleNode):
         return self.on_cleanup(state)
 
     def _destroy_entities(self) -> None:
-        for entity in self._entities:
-            for destroy in (self.destroy_subscription, self.destroy_publisher, self.destroy_timer,
-                            self.destroy_guard_condition):
-                if destroy(entity):
-                    break
-        self._entities, self._sync, self._image_sub = [], None, None
+        super()._destroy_entities()
+        self._image_sub = None
 
     # ------------------------------------------------------------------ callbacks
     def _on_input(self, index: int, msg, info) -> None:

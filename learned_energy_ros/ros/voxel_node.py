@@ -8,7 +8,6 @@ frames are dropped and counted when images arrive faster than they are processed
 """
 from __future__ import annotations
 
-import functools
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -23,7 +22,6 @@ from learned_energy_ros.ros.diagnostics import FrameStats, to_diagnostic_array
 from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.params import check_node_values
 from learned_energy_ros.ros.qos import qos_from_name
-from learned_energy_ros.ros.sync import ApproximateTimeSynchronizer
 from learned_energy_ros.ros.voxel_io import result_to_messages
 from learned_energy_ros.ros.voxel_params import VOXEL_PARAMETERS, check_values, roi_or_none
 from learned_energy_ros.ros.worker import FrameWorker, spin_lifecycle_node
@@ -79,33 +77,9 @@ class VoxelReconstructorNode(FrameWorker, LifecycleNode):
         self.pub_markers = self.create_publisher(MarkerArray, "~/occupancy_markers", depth)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
         self._entities = [self.pub_cloud, self.pub_markers, self.pub_diag, self._start_worker()]
-        self._make_sync(image, sensor)
+        self._make_sync([(Image, "image", image), (CameraInfo, "camera_info", sensor)])
         self._entities.append(self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics))
         return super().on_activate(state)
-
-    def _make_sync(self, image_qos, sensor_qos) -> None:
-        slop, queue = float(self.param("sync_slop")), int(self.param("sync_queue"))
-        self._mf = False
-        if self.param("use_message_filters"):
-            try:
-                import message_filters
-                subs = [message_filters.Subscriber(self, Image, "image", qos_profile=image_qos,
-                                                   callback_group=self._input_group),
-                        message_filters.Subscriber(self, CameraInfo, "camera_info", qos_profile=sensor_qos,
-                                                   callback_group=self._input_group)]
-                for sub, topic in zip(subs, _INPUTS):
-                    sub.registerCallback(lambda _msg, topic=topic: self.stats.arrived(topic))
-                self._sync = message_filters.ApproximateTimeSynchronizer(subs, queue, slop)
-                self._sync.registerCallback(self._on_frame)
-                self._entities += [s.sub for s in subs]
-                self._mf = True
-                return
-            except ImportError:
-                pass
-        self._sync = ApproximateTimeSynchronizer(2, queue, slop, self._on_frame)
-        for index, (kind, topic, qos) in enumerate(((Image, "image", image_qos), (CameraInfo, "camera_info", sensor_qos))):
-            self._entities.append(self.create_subscription(kind, topic, functools.partial(self._on_input, index), qos,
-                                                           callback_group=self._input_group))
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         with self._work_lock:  # waits for the frame being processed; none starts after this
@@ -120,14 +94,6 @@ class VoxelReconstructorNode(FrameWorker, LifecycleNode):
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         return self.on_cleanup(state)
-
-    def _destroy_entities(self) -> None:
-        for entity in self._entities:
-            for destroy in (self.destroy_subscription, self.destroy_publisher, self.destroy_timer,
-                            self.destroy_guard_condition):
-                if destroy(entity):
-                    break
-        self._entities, self._sync = [], None
 
     # ------------------------------------------------------------------ callbacks
     def _on_input(self, index: int, msg, info) -> None:

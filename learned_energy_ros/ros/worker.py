@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+import functools
 import threading
 import time
 
@@ -18,6 +19,7 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 
 from learned_energy_ros.ros.conversions import stamp_to_sec
 from learned_energy_ros.ros.frame_queue import FrameQueue, SequenceGaps, StampRejected, check_stamp
+from learned_energy_ros.ros.sync import ApproximateTimeSynchronizer
 
 __all__ = ["FrameWorker"]
 
@@ -93,6 +95,45 @@ class FrameWorker:
         if now - self._last_warn.get(reason, -1e9) >= period:
             self._last_warn[reason] = now
             self.get_logger().warning(f"{text} (further '{reason}' warnings muted for {period} s)")
+
+
+    def _make_sync(self, inputs) -> None:
+        """Synchronize ``inputs`` [(msg type, topic, qos)] into ``self._on_frame`` (approximate time).
+
+        message_filters when importable and ``use_message_filters`` is set (a ROS
+        install), else the internal synchronizer fed by ``self._on_input``.
+        """
+        slop, queue = float(self.param("sync_slop")), int(self.param("sync_queue"))
+        self._mf = False
+        message_filters = None
+        if self.param("use_message_filters"):
+            try:
+                import message_filters
+            except ImportError:
+                pass
+        if message_filters is not None:
+            subs = [message_filters.Subscriber(self, kind, topic, qos_profile=qos, callback_group=self._input_group)
+                    for kind, topic, qos in inputs]
+            for sub, (_, topic, _) in zip(subs, inputs):
+                sub.registerCallback(lambda _msg, topic=topic: self.stats.arrived(topic))
+            self._sync = message_filters.ApproximateTimeSynchronizer(subs, queue, slop)
+            self._sync.registerCallback(self._on_frame)
+            self._entities += [s.sub for s in subs]
+            self._mf = True
+            return
+        self._sync = ApproximateTimeSynchronizer(len(inputs), queue, slop, self._on_frame)
+        for index, (kind, topic, qos) in enumerate(inputs):
+            self._entities.append(self.create_subscription(kind, topic, functools.partial(self._on_input, index), qos,
+                                                           callback_group=self._input_group))
+
+    def _destroy_entities(self) -> None:
+        """Destroy every subscription, publisher, timer and guard condition this activation created."""
+        for entity in self._entities:
+            for destroy in (self.destroy_subscription, self.destroy_publisher, self.destroy_timer,
+                            self.destroy_guard_condition):
+                if destroy(entity):
+                    break
+        self._entities, self._sync = [], None
 
 
 def spin_lifecycle_node(node_class, args=None) -> None:
