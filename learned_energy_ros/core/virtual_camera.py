@@ -9,7 +9,7 @@ with score 0). Everything is seeded through a ``numpy.random.Generator``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
