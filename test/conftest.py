@@ -18,3 +18,14 @@ os.environ["ROS_DOMAIN_ID"] = str(1 + os.getpid() % 101)
 def ros_domain_id() -> int:
     """The private ROS_DOMAIN_ID of this test session."""
     return int(os.environ["ROS_DOMAIN_ID"])
+
+
+@pytest.fixture(scope="module")
+def ctx():
+    """A private rclpy context for one test module (its nodes are created in it, not in the global one)."""
+    import rclpy
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    yield context
+    rclpy.shutdown(context=context)

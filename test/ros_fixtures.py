@@ -173,3 +173,13 @@ class SpyLogger:
 
     def error(self, text, **_):
         self.errors.append(text)
+
+
+def spy_node(node_class, ctx, name: str, **params):
+    """Create ``node_class`` in ``ctx`` with parameter overrides and a ``SpyLogger`` capturing its log."""
+    from rclpy.parameter import Parameter
+
+    node = node_class(node_name=name, context=ctx, parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
+    node.log = SpyLogger()
+    node.get_logger = lambda: node.log
+    return node

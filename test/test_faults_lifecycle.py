@@ -10,14 +10,13 @@ import pytest
 
 pytest.importorskip("rclpy", reason="rclpy is not installed")
 
-import rclpy  # noqa: E402
 import torch  # noqa: E402
 from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 
 from learned_energy_ros.ros.device import resolve_device  # noqa: E402
 from learned_energy_ros.ros.pose_lifter_node import PoseLifterNode  # noqa: E402
-from ros_fixtures import SpyLogger  # noqa: E402
+from ros_fixtures import spy_node  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 PACKAGE = Path(__file__).resolve().parents[1] / "learned_energy_ros"
@@ -31,20 +30,8 @@ class Payload:
         return (FIRED.append, ("payload ran",))
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.shutdown(context=context)
-
-
 def node_with(ctx, name, **params):
-    node = PoseLifterNode(node_name=name, context=ctx,
-                          parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
-    node.log = SpyLogger()
-    node.get_logger = lambda: node.log
-    return node
+    return spy_node(PoseLifterNode, ctx, name, **params)
 
 
 def state(node) -> str:

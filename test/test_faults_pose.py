@@ -12,7 +12,6 @@ import pytest
 
 pytest.importorskip("rclpy", reason="rclpy is not installed")
 
-import rclpy  # noqa: E402
 from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
@@ -22,27 +21,15 @@ from learned_energy_ros.ros.clouds import KEYPOINT_FIELDS, cloud_to_structured, 
 from learned_energy_ros.ros.conversions import camera_to_camera_info, sec_to_stamp  # noqa: E402
 from learned_energy_ros.ros.images import rgb_to_image  # noqa: E402
 from learned_energy_ros.ros.pose_lifter_node import PoseLifterNode  # noqa: E402
-from ros_fixtures import CAM_A, Recorder, SpyLogger, lifter_checkpoint, moving_person  # noqa: E402
+from ros_fixtures import CAM_A, Recorder, lifter_checkpoint, moving_person, spy_node  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 SUCCESS = TransitionCallbackReturn.SUCCESS
 _, COCO = moving_person(10)
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.shutdown(context=context)
-
-
 def make_node(ctx, name, **params):
-    node = PoseLifterNode(node_name=name, context=ctx,
-                          parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
-    node.log = SpyLogger()
-    node.get_logger = lambda: node.log
-    return node
+    return spy_node(PoseLifterNode, ctx, name, **params)
 
 
 @pytest.fixture(scope="module")

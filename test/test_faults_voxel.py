@@ -10,7 +10,6 @@ import pytest
 
 pytest.importorskip("rclpy", reason="rclpy is not installed")
 
-import rclpy  # noqa: E402
 import torch  # noqa: E402
 from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
@@ -23,7 +22,7 @@ from learned_energy_ros.ros.voxel_node import VoxelReconstructorNode  # noqa: E4
 from learned_energy_ros.vox.checkpoint import save_checkpoint  # noqa: E402
 from learned_energy_ros.vox.dataset import ViewConfig  # noqa: E402
 from learned_energy_ros.vox.model import IGEConfig, IGEVoxelModel  # noqa: E402
-from ros_fixtures import Recorder, SpyLogger  # noqa: E402
+from ros_fixtures import Recorder, spy_node  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
@@ -37,20 +36,8 @@ class Payload:
         return (FIRED.append, ("payload ran",))
 
 
-@pytest.fixture(scope="module")
-def ctx():
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    yield context
-    rclpy.shutdown(context=context)
-
-
 def make_node(ctx, name, **params):
-    node = VoxelReconstructorNode(node_name=name, context=ctx,
-                                  parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
-    node.log = SpyLogger()
-    node.get_logger = lambda: node.log
-    return node
+    return spy_node(VoxelReconstructorNode, ctx, name, **params)
 
 
 @pytest.fixture(scope="module")
