@@ -4,6 +4,7 @@ Set before anything imports rclpy, and inherited by subprocesses: discovery is
 limited to localhost and the domain id is private to this pytest process, so
 parallel sessions (other helpers, CI jobs) never see each other's topics.
 """
+import gc
 import os
 
 import pytest
@@ -28,4 +29,5 @@ def ctx():
     context = rclpy.Context()
     rclpy.init(context=context)
     yield context
-    rclpy.shutdown(context=context)
+    rclpy.shutdown(context=context)  # destroys the module's nodes
+    gc.collect()  # and finalizes their handles now, not during a later module's DDS traffic

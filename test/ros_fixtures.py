@@ -180,6 +180,8 @@ def spy_node(node_class, ctx, name: str, **params):
     from rclpy.parameter import Parameter
 
     node = node_class(node_name=name, context=ctx, parameter_overrides=[Parameter(k, value=v) for k, v in params.items()])
-    node.log = SpyLogger()
-    node.get_logger = lambda: node.log
+    # No reference back to the node (a cycle would leave its rcl handle to the cyclic
+    # garbage collector, which may finalize it at a random moment of a later test).
+    log = node.log = SpyLogger()
+    node.get_logger = lambda: log
     return node
