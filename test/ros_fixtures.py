@@ -58,27 +58,19 @@ def moving_person(num_frames: int, seed: int = 0, depth: float = 4.0, speed: flo
     return np.stack(frames_h36m), np.stack(frames_coco)
 
 
-class Driver:
-    """A plain node in its own context that feeds the pose_lifter and records its outputs."""
+class SpinningTestNode:
+    """A plain node in its own rclpy context, spun by a background thread (the test's side of a DDS test)."""
 
-    def __init__(self, prefix: str = "/t"):
+    def __init__(self, name: str):
         import rclpy
-        from rclpy.executors import SingleThreadedExecutor
-        from rclpy.qos import QoSProfile, ReliabilityPolicy
-        from sensor_msgs.msg import CameraInfo, Image, PointCloud2
-        from visualization_msgs.msg import MarkerArray
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
-        self.node = rclpy.create_node("test_driver", context=self.context)
-        reliable = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
-        self.pub_info = self.node.create_publisher(CameraInfo, f"{prefix}/camera_info", reliable)
-        self.pub_kp = self.node.create_publisher(PointCloud2, f"{prefix}/keypoints", reliable)
-        self.pub_image = self.node.create_publisher(Image, f"{prefix}/image", reliable)
-        self.joints, self.markers, self.overlays = {}, [], {}
+        self.node = rclpy.create_node(name, context=self.context)
         self.lock = threading.Lock()
-        self.node.create_subscription(PointCloud2, "/pose_lifter/joints", self._on_joints, reliable)
-        self.node.create_subscription(MarkerArray, "/pose_lifter/skeletons", self._on_markers, reliable)
-        self.node.create_subscription(Image, "/pose_lifter/overlay", self._on_overlay, reliable)
+
+    def start(self) -> None:
+        """Start spinning once the subclass has created its publishers and subscriptions."""
+        from rclpy.executors import SingleThreadedExecutor
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self.thread = threading.Thread(target=self._spin, daemon=True)
@@ -90,6 +82,42 @@ class Driver:
                 self.executor.spin_once(timeout_sec=0.05)
             except Exception:  # noqa: BLE001 (shutdown race at the end of the module)
                 return
+
+    def wait_for(self, publishers, output_topic: str, what: str, timeout: float = 10.0) -> None:
+        """Wait until every publisher has a subscriber and the node under test publishes ``output_topic``."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if all(p.get_subscription_count() for p in publishers) and self.node.count_publishers(output_topic):
+                time.sleep(0.3)
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"{what} did not connect")
+
+    def close(self) -> None:
+        import rclpy
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
+        self.thread.join(timeout=2)
+
+
+class Driver(SpinningTestNode):
+    """Feeds the pose_lifter and records its outputs."""
+
+    def __init__(self, prefix: str = "/t"):
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+        from visualization_msgs.msg import MarkerArray
+        super().__init__("test_driver")
+        reliable = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
+        self.pub_info = self.node.create_publisher(CameraInfo, f"{prefix}/camera_info", reliable)
+        self.pub_kp = self.node.create_publisher(PointCloud2, f"{prefix}/keypoints", reliable)
+        self.pub_image = self.node.create_publisher(Image, f"{prefix}/image", reliable)
+        self.joints, self.markers, self.overlays = {}, [], {}
+        self.node.create_subscription(PointCloud2, "/pose_lifter/joints", self._on_joints, reliable)
+        self.node.create_subscription(MarkerArray, "/pose_lifter/skeletons", self._on_markers, reliable)
+        self.node.create_subscription(Image, "/pose_lifter/overlay", self._on_overlay, reliable)
+        self.start()
 
     @staticmethod
     def _ns(msg) -> int:
@@ -108,14 +136,7 @@ class Driver:
             self.overlays[self._ns(msg)] = msg
 
     def wait_connected(self, timeout: float = 10.0) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.pub_kp.get_subscription_count() and self.pub_info.get_subscription_count() \
-                    and self.node.count_publishers("/pose_lifter/joints"):
-                time.sleep(0.3)
-                return
-            time.sleep(0.05)
-        raise TimeoutError("pose_lifter did not connect")
+        self.wait_for((self.pub_kp, self.pub_info), "/pose_lifter/joints", "pose_lifter", timeout)
 
     def send(self, stamp: float, camera, cloud, image=None, wait: float = 5.0):
         """Publish one frame (camera_info, optional image, keypoints) and wait for its ~/joints (or None)."""
@@ -140,14 +161,6 @@ class Driver:
                     return self.joints[key]
             time.sleep(0.005)
         return None
-
-    def close(self) -> None:
-        import rclpy
-        self.executor.shutdown()
-        self.node.destroy_node()
-        rclpy.shutdown(context=self.context)
-        self.thread.join(timeout=2)
-
 
 class Recorder:
     """Stands in for a publisher: keeps every published message."""

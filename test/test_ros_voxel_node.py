@@ -4,7 +4,6 @@ The node runs in a NodeRunner (its own context) with a tiny untrained checkpoint
 (the geometry of the outputs does not depend on training); a driver node in
 another context publishes image + CameraInfo and records the outputs.
 """
-import threading
 import time
 
 import numpy as np
@@ -12,9 +11,7 @@ import pytest
 
 pytest.importorskip("rclpy", reason="rclpy is not installed")
 
-import rclpy  # noqa: E402
 import torch  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
@@ -29,6 +26,7 @@ from learned_energy_ros.ros.run import NodeRunner  # noqa: E402
 from learned_energy_ros.vox.checkpoint import save_checkpoint  # noqa: E402
 from learned_energy_ros.vox.dataset import ViewConfig  # noqa: E402
 from learned_energy_ros.vox.model import IGEConfig, IGEVoxelModel  # noqa: E402
+from ros_fixtures import SpinningTestNode  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 R = 16
@@ -36,30 +34,18 @@ CAM = Camera(np.array([[120.0, 0, 79.5], [0, 120, 59.5], [0, 0, 1]]), [-0.05, 0.
              "camera_optical_frame")
 
 
-class VoxDriver:
+class VoxDriver(SpinningTestNode):
     """Publishes image + camera_info, records ~/occupancy and ~/occupancy_markers by stamp."""
 
     def __init__(self):
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("vox_test_driver", context=self.context)
+        super().__init__("vox_test_driver")
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self.pub_image = self.node.create_publisher(Image, "/v/image", qos)
         self.pub_info = self.node.create_publisher(CameraInfo, "/v/camera_info", qos)
-        self.clouds, self.markers, self.lock = {}, {}, threading.Lock()
+        self.clouds, self.markers = {}, {}
         self.node.create_subscription(PointCloud2, "/voxel_reconstructor/occupancy", self._store(self.clouds), qos)
         self.node.create_subscription(MarkerArray, "/voxel_reconstructor/occupancy_markers", self._store_markers, qos)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self._spin, daemon=True)
-        self.thread.start()
-
-    def _spin(self):
-        while self.context.ok():
-            try:
-                self.executor.spin_once(timeout_sec=0.05)
-            except Exception:  # noqa: BLE001 (shutdown race)
-                return
+        self.start()
 
     def _store(self, table):
         def callback(msg):
@@ -73,14 +59,7 @@ class VoxDriver:
             self.markers[(m.header.stamp.sec, m.header.stamp.nanosec)] = msg
 
     def wait_connected(self, timeout=10.0):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.pub_image.get_subscription_count() and self.pub_info.get_subscription_count() \
-                    and self.node.count_publishers("/voxel_reconstructor/occupancy"):
-                time.sleep(0.3)
-                return
-            time.sleep(0.05)
-        raise TimeoutError("voxel_reconstructor did not connect")
+        self.wait_for((self.pub_image, self.pub_info), "/voxel_reconstructor/occupancy", "voxel_reconstructor", timeout)
 
     def send(self, stamp: float, image: Image, wait: float = 8.0):
         header = Header(stamp=sec_to_stamp(stamp), frame_id="camera_optical_frame")
@@ -95,11 +74,6 @@ class VoxDriver:
                     return self.clouds[key], self.markers[key]
             time.sleep(0.01)
         return None
-
-    def close(self):
-        self.executor.shutdown(timeout_sec=1.0)
-        self.node.destroy_node()
-        rclpy.shutdown(context=self.context)
 
 
 @pytest.fixture(scope="module")
