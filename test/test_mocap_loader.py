@@ -72,8 +72,9 @@ def test_mb2_conversion_units_axes_and_face(tmp_path):
     j = clip.joints[0].astype(np.float64)
     root = np.array([1.0, 17.0, 2.0])
     expect = {
-        "pelvis": root, "left_hip": root + (1, -1, 0), "left_knee": root + (1, -9, 0), "right_ankle": root + (-1, -17, 0),
-        "spine": root + (0, 2, 0), "thorax": root + (0, 4, 0), "neck": root + (0, 6, 0), "head": root + (0, 7.5, 0),
+        # torso by geometry: pelvis = hip midpoint, thorax = shoulder midpoint, spine and neck midpoints
+        "pelvis": root + (0, -1, 0), "left_hip": root + (1, -1, 0), "left_knee": root + (1, -9, 0), "right_ankle": root + (-1, -17, 0),
+        "spine": root + (0, 1.75, 0), "thorax": root + (0, 4.5, 0), "neck": root + (0, 6, 0), "head": root + (0, 7.5, 0),
         "head_top": root + (0, 9.2, 0), "left_wrist": root + (10.5, 4.5, 0), "left_big_toe": root + (1, -18, 3),
     }
     for name, point in expect.items():
@@ -100,10 +101,10 @@ def test_dropout_frames_trimmed_and_resampling_is_linear(tmp_path):
 
 def test_units_argument(tmp_path):
     path = write_bvh(tmp_path / "a_1.bvh", MB2, mb2_frames(3))
-    pelvis_z = lambda clip: float(clip.joints[0, 0, 2])  # noqa: E731
-    assert pelvis_z(load_clip(path, units="cm")) == pytest.approx(0.17, abs=1e-6)
-    assert pelvis_z(load_clip(path, units=0.1)) == pytest.approx(1.7, abs=1e-6)
-    assert pelvis_z(load_clip(path)) == pytest.approx(17 * CMU_UNIT, abs=1e-6)
+    pelvis_z = lambda clip: float(clip.joints[0, 0, 2])  # noqa: E731  (hip midpoint: root height 17 - 1)
+    assert pelvis_z(load_clip(path, units="cm")) == pytest.approx(0.16, abs=1e-6)
+    assert pelvis_z(load_clip(path, units=0.1)) == pytest.approx(1.6, abs=1e-6)
+    assert pelvis_z(load_clip(path)) == pytest.approx(16 * CMU_UNIT, abs=1e-6)
     with pytest.raises(MocapError, match="unknown units"):
         load_clip(path, units="furlong")
 
@@ -193,8 +194,8 @@ def test_cmu_asf_amc_through_load_clip(tmp_path):
     assert clip.num_frames == 3  # no synthetic T-pose in original AMC files: nothing dropped
     j = clip.joints[0].astype(np.float64)
     root = np.array([0.0, 17.0, 0.0])
-    expect = {"pelvis": root, "left_hip": root + (1, -1, 0), "left_knee": root + (1, -9, 0), "left_ankle": root + (1, -17, 0),
-              "spine": root + (0, 2, 0), "thorax": root + (0, 6, 0), "neck": root + (0, 7.5, 0), "head": root + (0, 9, 0),
+    expect = {"pelvis": root + (0, -1, 0), "left_hip": root + (1, -1, 0), "left_knee": root + (1, -9, 0), "left_ankle": root + (1, -17, 0),
+              "spine": root + (0, 2.5, 0), "thorax": root + (0, 6, 0), "neck": root + (0, 7.5, 0), "head": root + (0, 9, 0),
               "head_top": root + (0, 10.7, 0), "left_shoulder": root + (3, 6, 0), "right_wrist": root + (-11, 6, 0),
               "left_big_toe": root + (1, -17, 3), "right_big_toe": root + (-1, -17, 2)}
     for name, point in expect.items():

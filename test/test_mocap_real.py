@@ -9,8 +9,11 @@ from learned_energy_ros.data.paths import shared_data
 S = get_skeleton("mocap27")
 FEET = [S.index(n) for n in ("left_ankle", "right_ankle", "left_big_toe", "right_big_toe", "left_heel", "right_heel")]
 ANKLES = [S.index("left_ankle"), S.index("right_ankle")]
-# Bones that are one rigid BVH offset in both cgspeed conventions (daz spine/neck are midpoints).
-RIGID = [b for b in S.bones if b not in {("pelvis", "spine"), ("spine", "thorax")} and "big_toe" not in b[1]]
+# Bones that are one rigid BVH offset in both cgspeed conventions. The torso points are midpoints of the
+# hips / shoulders (``mocap_names._torso``); the shoulders move with the clavicles, so bones that reach the
+# thorax, spine or neck are not rigid.
+_GEOMETRIC = {"spine", "thorax", "neck"}
+RIGID = [b for b in S.bones if not _GEOMETRIC & set(b) and "big_toe" not in b[1]]
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +83,41 @@ def test_person_faces_forward_and_left_is_left(sample):
         forward = np.cross(left, [0.0, 0.0, 1.0])
         agree = np.mean(np.sum(face[:, :2] * forward[:, :2], axis=1) > 0)
         assert agree > 0.8, (clip.source, agree)
+
+
+# Source joints of the hips and shoulders in each cgspeed convention, read straight from the BVH.
+_SOURCE_GIRDLES = {"mb2": ("LeftUpLeg", "RightUpLeg", "LeftArm", "RightArm"), "daz": ("lThigh", "rThigh", "lShldr", "rShldr")}
+
+
+def _girdle_midpoints(path):
+    """Hip and shoulder midpoints (F, 3) in meters, world +Z up, from the raw BVH (no conversion tables)."""
+    from learned_energy_ros.data.bvh import read_bvh
+    from learned_energy_ros.data.kinematics import forward_kinematics
+    from learned_energy_ros.data.mocap_points import yup_to_zup
+
+    motion = read_bvh(path)
+    positions = forward_kinematics(motion.select_frames(np.arange(1, motion.num_frames)))[0]  # frame 0 is the T-pose
+    scale = {"mb2": 0.0254 / 0.45, "daz": 0.01}[path.parts[-3]]
+    lh, rh, ls, rs = (positions[:, motion.index(n)] for n in _SOURCE_GIRDLES[path.parts[-3]])
+    return yup_to_zup((lh + rh) / 2 * scale), yup_to_zup((ls + rs) / 2 * scale)
+
+
+@pytest.mark.parametrize("convention", ["mb2", "daz"])
+def test_torso_joints_share_one_geometric_definition(root, convention):
+    """Pelvis = hip midpoint, thorax = shoulder midpoint, spine between them, in every exporter convention.
+
+    The mocap roots differ by ~12 cm between conventions (mb2 ~10 cm above the hips, Daz ~2.5 cm below),
+    which made every root-relative training label depend on a convention the lifter cannot see.
+    """
+    path = sorted((root / "train" / convention).glob("*/*.bvh"))[0]
+    clip = load_clip(path, fps=None, root=root)
+    hips, shoulders = _girdle_midpoints(path)
+    n = min(len(hips), clip.num_frames)  # dropout frames (if any) are removed by the loader
+    joints = clip.joints[:n].astype(np.float64)
+    offsets_mm = {
+        "pelvis": np.linalg.norm(joints[:, S.index("pelvis")] - hips[:n], axis=-1).mean() * 1000,
+        "thorax": np.linalg.norm(joints[:, S.index("thorax")] - shoulders[:n], axis=-1).mean() * 1000,
+        "spine": np.linalg.norm(joints[:, S.index("spine")] - (hips[:n] + shoulders[:n]) / 2, axis=-1).mean() * 1000,
+    }
+    assert max(offsets_mm.values()) < 15.0, offsets_mm
+

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 #: File suffixes that hold one clip each (ASF files are skeletons used by their AMC clips).
 MOCAP_SUFFIXES = (".bvh", ".amc")
 #: Bump when the conversion changes, so stale caches are not reused.
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 #: Root translations closer than this to the origin (file units) are capture dropouts.
 DROPOUT_EPS = 1e-6
 

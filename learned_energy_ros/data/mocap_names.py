@@ -39,6 +39,20 @@ _ASF_SIDE = {
 }
 
 
+def _torso(left_hip: str, right_hip: str, left_shoulder: str, right_shoulder: str, head: str) -> dict:
+    """Torso points defined by geometry, so they mean the same point in every exporter convention.
+
+    The source skeletons disagree on where their root and spine joints sit (the cgspeed mb2 / ASF root is
+    ~10 cm above the hip midpoint, the Daz root ~2.5 cm below it; Daz's ``neck`` is mb2's ``Neck1`` + 4 cm).
+    So: pelvis = hip midpoint, thorax = shoulder midpoint, spine = midpoint of those two, neck = midpoint
+    of thorax and the skull-base ``head`` joint (which all conventions place within a few cm).
+    """
+    pelvis = {"mid": [left_hip, right_hip]}
+    thorax = {"mid": [left_shoulder, right_shoulder]}
+    return {"pelvis": pelvis, "thorax": thorax, "spine": {"mid": [pelvis, thorax]}, "neck": {"mid": [thorax, head]},
+            "head": head}
+
+
 def _sided(template: dict) -> dict:
     """Expand a per-side template for both sides ({s}: left/right, {S}: Left/Right, {c}: l/r, {e}: left/right)."""
     out = {}
@@ -58,8 +72,7 @@ CONVENTIONS: dict[str, dict] = {
         "cgspeed_tpose": True,
         "detect": ["Hips", "LeftUpLeg", "LeftLeg", "LeftFoot", "RightUpLeg", "Spine", "Spine1", "Neck1", "Head", "LeftArm", "LeftForeArm", "LeftHand"],
         "joints": {
-            "pelvis": "Hips", "spine": "Spine", "thorax": "Spine1", "neck": "Neck1", "head": "Head",
-            "head_top": "Head:end", **_sided(_MB2_SIDE),
+            **_torso("LeftUpLeg", "RightUpLeg", "LeftArm", "RightArm", "Head"), "head_top": "Head:end", **_sided(_MB2_SIDE),
         },
     },
     "cgspeed_daz": {
@@ -68,8 +81,7 @@ CONVENTIONS: dict[str, dict] = {
         "cgspeed_tpose": True,
         "detect": ["hip", "abdomen", "chest", "neck", "head", "lThigh", "lShin", "lFoot", "rThigh", "lShldr", "lForeArm", "lHand"],
         "joints": {
-            "pelvis": "hip", "spine": {"mid": ["abdomen", "chest"]}, "thorax": "neck",
-            "neck": {"mid": ["neck", "head"]}, "head": "head", **_sided(_DAZ_SIDE),
+            **_torso("lThigh", "rThigh", "lShldr", "rShldr", "head"), **_sided(_DAZ_SIDE),
         },
     },
     "cgspeed_3dsmax": {
@@ -78,8 +90,8 @@ CONVENTIONS: dict[str, dict] = {
         "cgspeed_tpose": True,
         "detect": ["Hips", "LeftHip", "LeftKnee", "LeftAnkle", "RightHip", "Chest", "Neck", "Head", "LeftShoulder", "LeftElbow", "LeftWrist"],
         "joints": {
-            "pelvis": "Hips", "spine": {"first": ["Chest2", "Chest"]}, "thorax": "Neck", "neck": {"mid": ["Neck", "Head"]},
-            "head": "Head", "head_top": "Head:end", **_sided(_MAX_SIDE),
+            **_torso("LeftHip", "RightHip", "LeftShoulder", "RightShoulder", "Head"), "head_top": "Head:end",
+            **_sided(_MAX_SIDE),
         },
     },
     "cmu_asf": {
@@ -88,8 +100,7 @@ CONVENTIONS: dict[str, dict] = {
         "cgspeed_tpose": False,
         "detect": ["root", "lfemur", "ltibia", "lfoot", "rfemur", "upperback", "lowerneck", "upperneck", "head", "lhumerus", "lradius", "lwrist"],
         "joints": {
-            "pelvis": "root", "spine": "upperback", "thorax": "lowerneck", "neck": "upperneck", "head": "head",
-            "head_top": "head:end", **_sided(_ASF_SIDE),
+            **_torso("lfemur", "rfemur", "lhumerus", "rhumerus", "head"), "head_top": "head:end", **_sided(_ASF_SIDE),
         },
     },
 }
