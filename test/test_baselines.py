@@ -81,9 +81,20 @@ def test_martinez_wrong_skeleton_and_nan_raise(clips, eval_batch):
     with pytest.raises(BaselineError):
         model.predict(bad)
     other = eval_batch.index(torch.arange(2))
-    other.input_skeleton = "body25"
+    other.input_skeleton = "body25"  # a label that does not match the 17 joints held
     with pytest.raises(BaselineError):
         model.predict(other)
+
+
+def test_martinez_takes_other_layouts_by_joint_name(eval_batch):
+    """A body13 batch reaches a coco17 Martinez as coco17 with the face missing (and the pelvis dropped)."""
+    model = MartinezLifter(MartinezArgs(width=16, blocks=1)).eval()
+    coco = eval_batch.index(torch.arange(4))
+    body = coco.remap("body13")
+    assert body.input_skeleton == "body13" and body.scores.shape == (4, 13)
+    no_face = coco.remap("body13").remap("coco17")
+    assert (no_face.scores[:, :5] == 0).all() and torch.equal(no_face.scores[:, 5:], coco.scores[:, 5:])
+    torch.testing.assert_close(model.predict(body), model.predict(no_face))
 
 
 def test_martinez_fits_a_fixed_batch(clips):

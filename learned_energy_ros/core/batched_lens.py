@@ -34,6 +34,28 @@ class LensBatch:
         for i, cam in enumerate(cameras):
             self.coef[i, : cam.D.size] = cam.D
 
+    @classmethod
+    def from_arrays(cls, K: np.ndarray, size: np.ndarray, model: str, coef: np.ndarray) -> "LensBatch":
+        """Pack B cameras of one distortion ``model`` from arrays: K (B, 3, 3), size (B, 2), coef (B, <= 8)."""
+        lens = cls([])
+        B = K.shape[0]
+        lens.K = np.asarray(K, dtype=np.float64)
+        lens.size = np.asarray(size, dtype=np.float64).reshape(B, 2)
+        lens.model = np.full(B, MODEL_IDS[model], dtype=np.int64)
+        lens.coef = np.zeros((B, 8))
+        lens.coef[:, : coef.shape[1]] = coef
+        return lens
+
+    @classmethod
+    def concat(cls, parts: list["LensBatch"], order: np.ndarray) -> "LensBatch":
+        """Join lens batches and put row ``order[i]`` of the joined batch at position i."""
+        lens = cls([])
+        lens.K = np.concatenate([p.K for p in parts])[order]
+        lens.size = np.concatenate([p.size for p in parts])[order]
+        lens.model = np.concatenate([p.model for p in parts])[order]
+        lens.coef = np.concatenate([p.coef for p in parts])[order]
+        return lens
+
     def __len__(self) -> int:
         return self.K.shape[0]
 

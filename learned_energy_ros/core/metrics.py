@@ -200,3 +200,41 @@ def pose_metrics(pred, target, root: int = 0) -> dict:
         "root_depth_pct": float(torch.quantile(root_depth_error(p, t, root), 0.5) * 100.0),
         "n": int(p.shape[0]),
     }
+
+
+#: The ``standard-13`` joints (pelvis = hip midpoint, 12 limb joints), by name in the 3D output layout.
+STANDARD13_JOINTS = ("pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+                     "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")
+
+
+def standard13_metrics(pred, target, skeleton="h36m17") -> dict:
+    """Return the ``standard-13`` protocol's metrics of absolute camera-frame predictions.
+
+    Args:
+        pred, target: (N, J, 3) joints in meters (optical frame) in layout ``skeleton``.
+    Returns:
+        dict (mm unless stated) over the 13 protocol joints: ``mpjpe`` (each pose's pelvis subtracted),
+        ``p_mpjpe``, ``n_mpjpe``, ``mpjpe_hips12`` (hip midpoints aligned, the 12 limb joints), ``abs_error``,
+        ``root_depth_pct`` (median |pelvis depth error| / distance, %), ``depth_bias_pct`` (median signed
+        (predicted - true) / true pelvis depth, %) and ``n``.
+    """
+    from learned_energy_ros.core.skeleton import get_skeleton
+
+    skel = get_skeleton(skeleton)
+    idx = [skel.index(n) for n in STANDARD13_JOINTS]
+    (p, t), _ = _as_torch(pred, target)
+    p, t = p.detach().double().cpu()[:, idx], t.detach().double().cpu()[:, idx]
+    hips = lambda x: 0.5 * (x[:, 1:2] + x[:, 2:3])  # noqa: E731  (N, 1, 3) hip midpoint
+    limbs = _per_joint(p[:, 1:] - hips(p), t[:, 1:] - hips(t))  # (N,) mm
+    z_true = t[:, 0, 2]
+    signed = (p[:, 0, 2] - z_true) / z_true.abs().clamp_min(1e-9)
+    return {
+        "mpjpe": float(mpjpe(p, t, 0).mean()),
+        "p_mpjpe": float(p_mpjpe(p, t).mean()),
+        "n_mpjpe": float(n_mpjpe(p, t, 0).mean()),
+        "mpjpe_hips12": float(limbs.mean()),
+        "abs_error": float(absolute_error(p, t).mean()),
+        "root_depth_pct": float(torch.quantile(signed.abs(), 0.5) * 100.0),
+        "depth_bias_pct": float(torch.quantile(signed, 0.5) * 100.0),
+        "n": int(p.shape[0]),
+    }

@@ -190,6 +190,9 @@ register_skeleton(
     _LIMBS + _TORSO_BOX + _HANDS + _chain("left_ear", "left_eye_outer", "left_eye", "left_eye_inner", "nose", "right_eye_inner", "right_eye", "right_eye_outer", "right_ear") + (("mouth_left", "mouth_right"),)
     + tuple(b for s in ("left_", "right_") for b in ((f"{s}ankle", f"{s}heel"), (f"{s}heel", f"{s}big_toe"), (f"{s}ankle", f"{s}big_toe"))),
 )
+# The ``standard-13`` evaluation input: the pelvis (hip midpoint) and the 12 limb joints, no face or torso.
+register_skeleton("body13", ("pelvis",) + _COCO17[5:], (("pelvis", "left_hip"), ("pelvis", "right_hip")) + _LIMBS + _TORSO_BOX[:2],
+                  root="pelvis")
 register_skeleton(
     "mocap27",
     _MOCAP,

@@ -66,6 +66,10 @@ class CameraRanges:
     fit_margin_m: float = 1.0
     fixed_intrinsics: tuple = ()
 
+    def sample_for(self, rng: np.random.Generator, joints_world) -> tuple[Camera, np.ndarray, np.ndarray]:
+        """Draw a camera looking at the pelvis (joint 0 of ``mocap27``) of one pose (27, 3); see ``sample_camera``."""
+        return sample_camera(rng, self, np.asarray(joints_world)[0])
+
     @classmethod
     def broad(cls) -> "CameraRanges":
         """The training default: wide intrinsics, distortion and viewpoint randomisation."""
@@ -99,6 +103,8 @@ class DetectorNoise:
         dropout_prob: per-joint probability that the detector misses a visible joint (score 0).
         limb_dropout_prob: per-person probability that one whole limb (elbow+wrist or knee+ankle+foot) is missed.
         score_range: score range of correct detections.
+        body_only_prob: per-person probability that every joint outside the limbs is missed (face, torso:
+            people seen from behind, hats, crops, body-only detectors).
     """
 
     sigma_px: float = 2.0
@@ -109,6 +115,7 @@ class DetectorNoise:
     dropout_prob: float = 0.0
     limb_dropout_prob: float = 0.0
     score_range: tuple = (0.6, 1.0)
+    body_only_prob: float = 0.0
 
     @classmethod
     def clean(cls) -> "DetectorNoise":
@@ -119,6 +126,11 @@ class DetectorNoise:
     def training(cls) -> "DetectorNoise":
         """The training default: 0-6 px noise, some outliers, dropped joints and limbs."""
         return cls(sigma_px=0.0, sigma_px_max=6.0, outlier_prob=0.03, dropout_prob=0.04, limb_dropout_prob=0.3)
+
+    @classmethod
+    def standard13(cls) -> "DetectorNoise":
+        """The ``standard-13`` protocol's 2D: 2 px Gaussian noise, every joint at score 1."""
+        return cls(sigma_px=2.0, score_range=(1.0, 1.0))
 
     @classmethod
     def missing_limbs(cls) -> "DetectorNoise":
@@ -222,6 +234,12 @@ def limb_groups(skeleton) -> list[np.ndarray]:
     return groups
 
 
+def _limb_mask(skeleton) -> np.ndarray:
+    """(J,) True for the pelvis, the 12 limb joints and the feet of a layout."""
+    keep = ("pelvis", "hip", "knee", "ankle", "heel", "toe", "shoulder", "elbow", "wrist")
+    return np.array([any(k in n for k in keep) for n in get_skeleton(skeleton).joints])
+
+
 def observe_batch(joints_cam, lens: LensBatch, noise: DetectorNoise, rng: np.random.Generator, skeleton="coco17"):
     """Observe B people, each through its own camera.
 
@@ -243,6 +261,9 @@ def observe_batch(joints_cam, lens: LensBatch, noise: DetectorNoise, rng: np.ran
     px = px + rng.normal(size=(B, J, 2)) * sigma
     _add_outliers(px, scores, visible, noise, rng)
     missed = rng.random((B, J)) < noise.dropout_prob
+    if noise.body_only_prob > 0:
+        body_only = rng.random(B) < noise.body_only_prob
+        missed |= body_only[:, None] & ~_limb_mask(skeleton)[None]
     groups = limb_groups(skeleton)
     if groups:
         for b in np.flatnonzero(rng.random(B) < noise.limb_dropout_prob):

@@ -54,6 +54,21 @@ class PoseBatch:
             moved["joints_cam"] = self.joints_cam.to(device)
         return replace(self, **moved)
 
+    def remap(self, layout: str) -> "PoseBatch":
+        """Return the batch re-indexed to 2D ``layout`` by joint name (joints it lacks get score 0)."""
+        from learned_energy_ros.core.skeleton import get_skeleton, joint_mapping
+
+        layout = get_skeleton(layout).name
+        if layout == self.input_skeleton:
+            return self
+        if self.keypoints_px.shape[1] != len(get_skeleton(self.input_skeleton)):
+            raise ValueError(f"batch says {self.input_skeleton} but holds {self.keypoints_px.shape[1]} joints")
+        m = torch.as_tensor(joint_mapping(self.input_skeleton, layout), device=self.scores.device)
+        ok = (m >= 0).to(self.scores.dtype)
+        take = m.clamp_min(0)
+        return replace(self, keypoints_px=self.keypoints_px[:, take] * ok[:, None], normalized=self.normalized[:, take] * ok[:, None],
+                       scores=self.scores[:, take] * ok, input_skeleton=layout)
+
     def index(self, idx) -> "PoseBatch":
         """Return the sub-batch selected by ``idx`` (slice, mask or index tensor)."""
         parts = {name: getattr(self, name)[idx] for name in ("keypoints_px", "normalized", "scores", "K", "image_size")}

@@ -6,9 +6,9 @@ import logging
 import numpy as np
 import torch
 
-from learned_energy_ros.core.batched_lens import LensBatch
 from learned_energy_ros.core.skeleton import MOCAP_SKELETON, TRAINING_SKELETON, get_skeleton, joint_mapping
-from learned_energy_ros.core.virtual_camera import CameraRanges, DetectorNoise, observe_batch, sample_camera
+from learned_energy_ros.core.protocol_cameras import draw_cameras
+from learned_energy_ros.core.virtual_camera import CameraRanges, DetectorNoise, observe_batch
 from learned_energy_ros.pose.batch import PoseBatch
 
 __all__ = ["PoseSampler", "fixed_eval_set", "stack_frames", "DatasetError"]
@@ -28,7 +28,7 @@ def stack_frames(clips, target_fps: float = TARGET_FPS) -> np.ndarray:
 
     Args:
         clips: objects with ``joints`` (T, 27, 3), ``fps`` and ``layout`` == "mocap27" (e.g. ``MocapClip``).
-        target_fps: approximate frame rate kept.
+        target_fps: approximate frame rate kept (None: every frame).
     """
     parts = []
     n_mocap = len(get_skeleton(MOCAP_SKELETON))
@@ -37,7 +37,7 @@ def stack_frames(clips, target_fps: float = TARGET_FPS) -> np.ndarray:
         joints = np.asarray(clip.joints, dtype=np.float32)
         if layout != MOCAP_SKELETON or joints.ndim != 3 or joints.shape[1:] != (n_mocap, 3):
             raise DatasetError(f"clip {getattr(clip, 'name', '?')}: expected ({MOCAP_SKELETON}) joints (T, {n_mocap}, 3), got {layout} {joints.shape}")
-        stride = max(1, int(round(float(getattr(clip, "fps", 30.0)) / target_fps)))
+        stride = 1 if target_fps is None else max(1, int(round(float(getattr(clip, "fps", 30.0)) / target_fps)))
         frames = joints[::stride]
         parts.append(frames[np.isfinite(frames).all(axis=(1, 2))])
     if not parts or sum(len(p) for p in parts) == 0:
@@ -50,20 +50,23 @@ class PoseSampler:
 
     Args:
         clips: motion-capture clips (``MocapClip`` or anything with ``joints`` (T, 27, 3), ``fps``).
-        ranges: virtual camera ranges.
+        ranges: virtual camera ranges, or any camera source ``draw_cameras`` accepts (e.g. ``Standard13Cameras``).
         noise: detector noise model.
         input_skeleton: 2D layout to synthesise (joints by name from mocap27; absent names get score 0).
         seed: random seed (same seed, same batches).
-        target_fps: frame subsampling rate.
+        target_fps: frame subsampling rate (None: every frame).
+        augment: body augmentation applied to each drawn pose (``BodyAugment``), or None.
     """
 
     def __init__(self, clips, ranges: CameraRanges | None = None, noise: DetectorNoise | None = None,
-                 input_skeleton: str = "coco17", seed: int = 0, target_fps: float = TARGET_FPS) -> None:
+                 input_skeleton: str = "coco17", seed: int = 0, target_fps: float | None = TARGET_FPS,
+                 augment=None) -> None:
         self.frames = stack_frames(clips, target_fps)  # (F, 27, 3)
         self.ranges = ranges if ranges is not None else CameraRanges.broad()
         self.noise = noise if noise is not None else DetectorNoise.training()
         self.input_skeleton = get_skeleton(input_skeleton).name
         self.rng = np.random.default_rng(seed)
+        self.augment = augment
         self._map2d = joint_mapping(MOCAP_SKELETON, self.input_skeleton)  # (J,) -1 = not in mocap
         self._map3d = joint_mapping(MOCAP_SKELETON, TRAINING_SKELETON)  # (17,)
         self._root = get_skeleton(MOCAP_SKELETON).index("pelvis")
@@ -80,13 +83,10 @@ class PoseSampler:
     def observe_frames(self, idx) -> PoseBatch:
         """Observe the given frame indices, each through a fresh random camera."""
         world = self.frames[np.asarray(idx)].astype(np.float64)  # (B, 27, 3)
-        B = world.shape[0]
-        cams, Rs, ts = [], np.zeros((B, 3, 3)), np.zeros((B, 3))
-        for b in range(B):
-            cam, Rs[b], ts[b] = sample_camera(self.rng, self.ranges, world[b, self._root])
-            cams.append(cam)
+        if self.augment is not None:
+            world = self.augment(world, self.rng)
+        lens, Rs, ts = draw_cameras(self.ranges, self.rng, world)
         joints_cam = np.einsum("bij,bkj->bki", Rs, world) + ts[:, None]  # (B, 27, 3)
-        lens = LensBatch(cams)
         present = self._map2d >= 0
         obs3d = joints_cam[:, np.where(present, self._map2d, 0)]  # (B, J, 3)
         px, xy, scores, _ = observe_batch(obs3d, lens, self.noise, self.rng, self.input_skeleton)
@@ -99,7 +99,7 @@ class PoseSampler:
 
 
 def fixed_eval_set(clips, n: int, ranges: CameraRanges | None = None, noise: DetectorNoise | None = None,
-                   seed: int = 0, input_skeleton: str = "coco17") -> PoseBatch:
+                   seed: int = 0, input_skeleton: str = "coco17", augment=None) -> PoseBatch:
     """Return a deterministic evaluation batch: ``n`` frames evenly spread over the clips, seeded cameras and noise.
 
     Args:
@@ -109,8 +109,32 @@ def fixed_eval_set(clips, n: int, ranges: CameraRanges | None = None, noise: Det
         noise: detector noise (default 2 px Gaussian, no dropout).
         seed: seed of cameras and noise.
         input_skeleton: 2D layout.
+        augment: optional pose transform (e.g. a fixed stature), as in ``PoseSampler``.
     """
     sampler = PoseSampler(clips, ranges, noise if noise is not None else DetectorNoise(sigma_px=2.0),
-                          input_skeleton=input_skeleton, seed=seed)
+                          input_skeleton=input_skeleton, seed=seed, augment=augment)
     idx = np.linspace(0, len(sampler) - 1, n).round().astype(np.int64) if n > 0 else np.zeros(0, np.int64)
     return sampler.observe_frames(idx)
+
+
+def standard13_eval_set(clips, views: int = 3, seed: int = 0, input_skeleton: str = "body13", augment=None,
+                        fps: float = 10.0, noise: DetectorNoise | None = None) -> PoseBatch:
+    """Return the ``standard-13`` evaluation batch: every frame at ``fps``, each seen by ``views`` seeded cameras.
+
+    Args:
+        clips: motion-capture clips (e.g. ``val``).
+        views: independent cameras per kept frame.
+        seed: seed of cameras and noise.
+        input_skeleton: 2D layout generated (joints outside ``body13`` get score 0).
+        augment: optional pose transform (e.g. a fixed stature).
+        fps: frame rate kept.
+        noise: 2D noise (default: the protocol's 2 px Gaussian, scores 1).
+    """
+    from learned_energy_ros.core.protocol_cameras import Standard13Cameras
+
+    noise = noise if noise is not None else DetectorNoise(sigma_px=2.0, score_range=(1.0, 1.0))
+    sampler = PoseSampler(clips, Standard13Cameras(), noise, input_skeleton=input_skeleton, seed=seed,
+                          target_fps=fps, augment=augment)
+    body = joint_mapping(input_skeleton, "body13")  # only the protocol joints are observed
+    sampler._map2d = np.where(np.isin(np.arange(len(sampler._map2d)), body[body >= 0]), sampler._map2d, -1)
+    return sampler.observe_frames(np.repeat(np.arange(len(sampler)), views))

@@ -17,12 +17,12 @@ from typing import Callable
 import torch
 
 from learned_energy_ros.core.flops import count_params, flops_per_sample
-from learned_energy_ros.core.metrics import pose_metrics
+from learned_energy_ros.core.metrics import pose_metrics, standard13_metrics
 
 log = logging.getLogger(__name__)
 
 IGE_STEPS = (0, 1, 2, 4, 8, 16)
-PROTOCOLS = ("standard", "unseen-camera", "narrow")
+PROTOCOLS = ("standard", "unseen-camera", "narrow", "standard-13")
 CONDITIONS = ("clean", "missing", "outliers", "noisy")
 _CHUNK = 256  # samples per forward call (bounds memory of the fitting baselines)
 _FLOP_SAMPLES = 4  # samples measured under the flop counter
@@ -39,17 +39,20 @@ class Method:
 
 
 def protocol_inputs(protocol: str, condition: str, noise_px: float):
-    """Return (CameraRanges, DetectorNoise) of a protocol and 2D condition."""
+    """Return (camera source, DetectorNoise) of a protocol and 2D condition."""
+    from learned_energy_ros.core.protocol_cameras import Standard13Cameras
     from learned_energy_ros.core.virtual_camera import CameraRanges, DetectorNoise
 
-    ranges = {"standard": CameraRanges.broad, "unseen-camera": CameraRanges.unseen, "narrow": CameraRanges.narrow}
+    ranges = {"standard": CameraRanges.broad, "unseen-camera": CameraRanges.unseen, "narrow": CameraRanges.narrow,
+              "standard-13": Standard13Cameras}
     if protocol not in ranges or condition not in CONDITIONS:
         raise ValueError(f"protocol must be one of {PROTOCOLS} and condition one of {CONDITIONS}")
+    scores = (1.0, 1.0) if protocol == "standard-13" else DetectorNoise.score_range  # the protocol's 2D has no scores
     noise = {
-        "clean": DetectorNoise(sigma_px=noise_px),
-        "missing": DetectorNoise(sigma_px=noise_px, limb_dropout_prob=1.0),
-        "outliers": DetectorNoise(sigma_px=noise_px, outlier_prob=0.1),
-        "noisy": DetectorNoise(sigma_px=max(8.0, 4 * noise_px)),
+        "clean": DetectorNoise(sigma_px=noise_px, score_range=scores),
+        "missing": DetectorNoise(sigma_px=noise_px, limb_dropout_prob=1.0, score_range=scores),
+        "outliers": DetectorNoise(sigma_px=noise_px, outlier_prob=0.1, score_range=scores),
+        "noisy": DetectorNoise(sigma_px=max(8.0, 4 * noise_px), score_range=scores),
     }[condition]
     return ranges[protocol](), noise
 
@@ -60,11 +63,13 @@ def _predict_chunked(method: Method, batch) -> torch.Tensor:
     return torch.cat(parts).detach().cpu()
 
 
-def evaluate_methods(methods: list[Method], batch) -> list[dict]:
+def evaluate_methods(methods: list[Method], batch, metrics=pose_metrics) -> list[dict]:
     """Score every method on ``batch``.
 
+    Args:
+        metrics: ``(pred, target) -> dict`` (``pose_metrics``, or ``standard13_metrics`` for that protocol).
     Returns:
-        rows with ``method``, ``params``, ``flops`` (per person), ``ms_per_person`` and the ``pose_metrics`` keys.
+        rows with ``method``, ``params``, ``flops`` (per person), ``ms_per_person`` and the ``metrics`` keys.
     """
     rows = []
     small = batch.index(torch.arange(min(_FLOP_SAMPLES, len(batch))))
@@ -74,7 +79,7 @@ def evaluate_methods(methods: list[Method], batch) -> list[dict]:
         wall = time.perf_counter() - start
         row = {"method": m.name, "steps": m.steps, "params": count_params(*m.modules),
                "flops": flops_per_sample(m.predict, small), "ms_per_person": 1000 * wall / len(batch)}
-        row.update(pose_metrics(pred, batch.joints_cam.cpu()))
+        row.update(metrics(pred, batch.joints_cam.cpu()))
         log.info("%s: MPJPE %.1f mm", m.name, row["mpjpe"])
         rows.append(row)
     return rows
@@ -129,11 +134,14 @@ def baseline_methods(specs: list[str], device: str, lifter=None) -> list[Method]
 
 def format_table(rows: list[dict]) -> str:
     """Render rows as a fixed-width text table."""
+    extra = rows and "mpjpe_hips12" in rows[0]  # standard-13: hip-aligned limb error and signed depth bias
     head = f"{'method':<28}{'params':>10}{'FLOPs/pers':>12}{'ms/pers':>9}{'MPJPE':>8}{'P-MPJPE':>9}{'N-MPJPE':>9}{'abs':>8}{'depth%':>8}"
+    head += f"{'hips12':>8}{'bias%':>7}" if extra else ""
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['method']:<28}{r['params']:>10,}{r['flops']:>12.3g}{r['ms_per_person']:>9.2f}{r['mpjpe']:>8.1f}"
-                     f"{r['p_mpjpe']:>9.1f}{r['n_mpjpe']:>9.1f}{r['abs_error']:>8.1f}{r['root_depth_pct']:>8.1f}")
+        line = (f"{r['method']:<28}{r['params']:>10,}{r['flops']:>12.3g}{r['ms_per_person']:>9.2f}{r['mpjpe']:>8.1f}"
+                f"{r['p_mpjpe']:>9.1f}{r['n_mpjpe']:>9.1f}{r['abs_error']:>8.1f}{r['root_depth_pct']:>8.1f}")
+        lines.append(line + (f"{r['mpjpe_hips12']:>8.1f}{r['depth_bias_pct']:>7.1f}" if extra else ""))
     return "\n".join(lines)
 
 
@@ -169,10 +177,15 @@ def make_args(**overrides) -> argparse.Namespace:
 
 def run(args, clips) -> dict:
     """Evaluate with parsed ``args`` on ``clips`` and return the JSON-able result."""
-    from learned_energy_ros.pose.dataset import fixed_eval_set
+    from learned_energy_ros.pose.dataset import fixed_eval_set, standard13_eval_set
 
     ranges, noise = protocol_inputs(args.protocol, args.condition, args.noise)
-    batch = fixed_eval_set(clips, args.samples, ranges, noise, seed=args.seed)
+    metrics = pose_metrics
+    if args.protocol == "standard-13":  # every val frame at 10 fps, 3 cameras each, 13 body joints in and scored
+        batch = standard13_eval_set(clips, views=3, seed=args.seed, input_skeleton="body13", noise=noise)
+        metrics = standard13_metrics
+    else:
+        batch = fixed_eval_set(clips, args.samples, ranges, noise, seed=args.seed)
     steps = tuple(int(s) for s in args.steps.split(",") if s.strip())
     methods, lifter = [], None
     for spec in args.checkpoint or ["default"]:
@@ -183,7 +196,7 @@ def run(args, clips) -> dict:
         methods += rows
         lifter = lifter or loaded
     methods += baseline_methods(args.baselines, args.device, lifter)
-    rows = evaluate_methods(methods, batch)
+    rows = evaluate_methods(methods, batch, metrics)
     return {"data": Path(args.data).name, "protocol": args.protocol, "condition": args.condition,
             "noise_px": args.noise, "samples": len(batch), "seed": args.seed, "rows": rows}
 

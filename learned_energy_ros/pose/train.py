@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 import yaml
 
 from learned_energy_ros.core.virtual_camera import DetectorNoise
-from learned_energy_ros.pose.dataset import PoseSampler, fixed_eval_set
+from learned_energy_ros.pose.dataset import PoseSampler, fixed_eval_set, standard13_eval_set
 from learned_energy_ros.pose.model import IGEPoseModel
-from learned_energy_ros.pose.training import (TrainConfig, camera_ranges, checkpoint_dict, descent_loss, init_loss,
-                                              seed_everything,
-                                              timer, train_stage)
+from learned_energy_ros.pose.training import (TrainConfig, body_augment, camera_ranges, checkpoint_dict,
+                                              descent_loss, init_loss, seed_everything, timer, train_stage)
 
 log = logging.getLogger(__name__)
 
@@ -65,10 +65,10 @@ def evaluate_steps(model: IGEPoseModel, batch, steps=EVAL_STEPS) -> dict:
     return out
 
 
-def _load_clips(path):
+def _load_clips(path, fps: float | None = 30.0):
     from learned_energy_ros.data.mocap import load_mocap_dir
 
-    return load_mocap_dir(path, progress=True)
+    return load_mocap_dir(path, fps=fps, progress=True)
 
 
 def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = False) -> dict:
@@ -91,8 +91,9 @@ def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = Fals
         energy_opt.load_state_dict(ck["optimizer"]["energy"])
         state = ck["metadata"]["progress"]
         log.info("resuming at stage %s iteration %d", state["stage"], state["iter"])
-    sampler = PoseSampler(train_clips, camera_ranges(cfg.cameras), DetectorNoise.training(), cfg.lifter.input_skeleton,
-                          seed=cfg.seed + 7919 * state["iter"], target_fps=cfg.target_fps)
+    noise = replace(DetectorNoise.training(), body_only_prob=cfg.body_only_prob)
+    sampler = PoseSampler(train_clips, camera_ranges(cfg.cameras), noise, cfg.lifter.input_skeleton,
+                          seed=cfg.seed + 7919 * state["iter"], target_fps=cfg.target_fps, augment=body_augment(cfg))
 
     def save_last(it: int, stage: str) -> None:
         state.update(stage=stage, iter=it)
@@ -138,12 +139,19 @@ def _energy_optimizer(model: IGEPoseModel, cfg: TrainConfig) -> torch.optim.Opti
     return torch.optim.Adam(groups)
 
 
+def val_batch(cfg: TrainConfig, val_clips):
+    """The final val check of a run: ``standard-13`` for that preset, else the preset's seeded 2 px set."""
+    if "standard13" in cfg.cameras:
+        return standard13_eval_set(val_clips, seed=cfg.seed + 1, input_skeleton=cfg.lifter.input_skeleton)
+    return fixed_eval_set(val_clips, cfg.val_samples, camera_ranges(cfg.cameras), DetectorNoise(sigma_px=2.0),
+                          seed=cfg.seed + 1, input_skeleton=cfg.lifter.input_skeleton)
+
+
 def _finish(model: IGEPoseModel, cfg: TrainConfig, val_clips, out: Path, state: dict) -> dict:
     meta = {"method": cfg.method, "progress": dict(state, stage="done"), "train_seconds": sum(state["seconds"].values()),
             "step_size": model.optimizer.step_size.item(), "torch": str(torch.__version__)}
     if val_clips:
-        batch = fixed_eval_set(val_clips, cfg.val_samples, camera_ranges(cfg.cameras), DetectorNoise(sigma_px=2.0),
-                               seed=cfg.seed + 1, input_skeleton=cfg.lifter.input_skeleton).to(next(model.parameters()).device)
+        batch = val_batch(cfg, val_clips).to(next(model.parameters()).device)
         meta["val_2px"] = {str(k): v for k, v in evaluate_steps(model, batch).items()}
         for k, v in meta["val_2px"].items():
             log.info("val (2 px) steps=%s: %s", k, {n: round(x, 2) for n, x in v.items()})
@@ -159,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     cfg = resolve_config(args)
     out = Path(args.out)
-    train_clips = _load_clips(args.data)
+    train_clips = _load_clips(args.data, fps=None if cfg.target_fps is None or cfg.target_fps > 30 else 30.0)
     val_clips = _load_clips(args.val) if args.val else []
     if cfg.method not in IGE_METHODS:
         try:

@@ -36,11 +36,15 @@ class TrainConfig:
     train_steps: tuple = (1, 6)  # random unrolled step count per batch (covers inference defaults)
     size_loss_weight: float = 1.0  # weight of |log size error| against pose error (person-size units)
     init_only_extra_iters: int = 6000  # init-only ablation: extra init iterations ~ the energy stage's wall time
-    target_fps: float = 30.0  # mocap frames kept per second (random cameras make neighbours differ anyway)
+    target_fps: float | None = 30.0  # mocap frames kept per second (None: every frame of the source)
+    mirror_prob: float = 0.0  # left-right mirrored training poses (BodyAugment)
+    segment_std: float = 0.0  # std of the log length factor per body segment (BodyAugment)
+    stature: list | None = None  # [mean, std] stature (m) training poses are scaled to; None keeps the subjects'
+    body_only_prob: float = 0.0  # per-person probability that face / torso points are missing in training 2D
     val_samples: int = 1024
     threads: int = 1  # torch CPU threads (the machines are shared)
     device: str = "auto"
-    cameras: str = "broad"  # virtual camera preset for training and the final val check: broad | narrow | unseen
+    cameras: str = "broad"  # virtual camera preset for training and the final val check: broad | narrow | unseen | standard13
     lifter: LifterConfig = field(default_factory=LifterConfig)
 
     @classmethod
@@ -62,21 +66,36 @@ class TrainConfig:
         return d
 
 
-CAMERA_PRESETS = ("broad", "narrow", "unseen")
+CAMERA_PRESETS = ("broad", "narrow", "unseen", "standard13", "broad+standard13")
 
 
-def camera_ranges(name: str) -> CameraRanges:
+def camera_ranges(name: str):
     """``CameraRanges`` preset named by ``TrainConfig.cameras``.
 
     Args:
         name: one of ``CAMERA_PRESETS``.
 
     Returns:
-        The preset's ``CameraRanges``.
+        The preset's ``CameraRanges`` (``Standard13Cameras`` for ``standard13``).
     """
     if name not in CAMERA_PRESETS:
         raise ValueError(f"unknown camera preset {name!r}; expected one of {CAMERA_PRESETS}")
+    from learned_energy_ros.core.protocol_cameras import MixedCameras, Standard13Cameras
+
+    if name == "standard13":
+        return Standard13Cameras()
+    if name == "broad+standard13":  # half the cameras of each: the protocol's views and the broad lens variety
+        return MixedCameras((CameraRanges.broad(), Standard13Cameras()))
     return getattr(CameraRanges, name)()
+
+
+def body_augment(cfg: "TrainConfig"):
+    """The ``BodyAugment`` a config asks for, or None when every augmentation is off."""
+    from learned_energy_ros.pose.augment import BodyAugment
+
+    if cfg.mirror_prob <= 0 and cfg.segment_std <= 0 and cfg.stature is None:
+        return None
+    return BodyAugment(cfg.mirror_prob, cfg.segment_std, tuple(cfg.stature) if cfg.stature is not None else None)
 
 
 @dataclass

@@ -76,17 +76,18 @@ _POOLS: dict = {}
 
 
 def _samplers(train_clips, val_clips, cfg: BaselineConfig):
-    from learned_energy_ros.core.virtual_camera import CameraRanges, DetectorNoise
-    from learned_energy_ros.pose.dataset import PoseSampler, fixed_eval_set
+    from learned_energy_ros.core.virtual_camera import DetectorNoise
+    from learned_energy_ros.pose.dataset import PoseSampler, fixed_eval_set, standard13_eval_set
+    from learned_energy_ros.pose.training import CAMERA_PRESETS, camera_ranges
 
-    presets = {"broad": CameraRanges.broad, "narrow": CameraRanges.narrow}
-    if cfg.cameras not in presets:
-        raise BaselineError(f"unknown camera preset {cfg.cameras!r}; use one of {sorted(presets)}")
+    if cfg.cameras not in CAMERA_PRESETS:
+        raise BaselineError(f"unknown camera preset {cfg.cameras!r}; use one of {sorted(CAMERA_PRESETS)}")
     noise = getattr(DetectorNoise, cfg.noise, None)
     if noise is None:
         raise BaselineError(f"unknown noise preset {cfg.noise!r}")
-    ranges = presets[cfg.cameras]()
-    sampler = PoseSampler(train_clips, ranges, noise(), input_skeleton=cfg.input_skeleton, seed=cfg.seed)
+    ranges = camera_ranges(cfg.cameras)
+    sampler = PoseSampler(train_clips, ranges, noise(), input_skeleton=cfg.input_skeleton, seed=cfg.seed,
+                          target_fps=cfg.target_fps)
     if cfg.pool_samples > 0:
         key = (id(train_clips), cfg.cameras, cfg.noise, cfg.input_skeleton, cfg.seed, cfg.pool_samples)
         if key not in _POOLS:
@@ -94,7 +95,10 @@ def _samplers(train_clips, val_clips, cfg: BaselineConfig):
             _POOLS.clear()
             _POOLS[key] = _Pool(sampler, cfg.pool_samples, cfg.seed)
         sampler = _POOLS[key]
-    val = fixed_eval_set(val_clips, cfg.val_samples, ranges, seed=cfg.seed + 1, input_skeleton=cfg.input_skeleton)
+    if cfg.cameras == "standard13":  # model selection on the protocol's own val set, as the outside anchor did
+        val = standard13_eval_set(val_clips, seed=cfg.seed + 1, input_skeleton=cfg.input_skeleton)
+    else:
+        val = fixed_eval_set(val_clips, cfg.val_samples, ranges, seed=cfg.seed + 1, input_skeleton=cfg.input_skeleton)
     return sampler, val
 
 

@@ -144,7 +144,10 @@ class MartinezLifter(nn.Module):
         return decode_outputs(rel, out[:, _OUT_JOINTS * 3], out[:, -2:], anchor, size)
 
     def forward(self, batch) -> torch.Tensor:
-        batch = batch.to(self.in_mean.device)
+        try:
+            batch = batch.to(self.in_mean.device).remap(self.args.input_skeleton)  # other layouts by joint name
+        except ValueError as err:
+            raise BaselineError(f"{self.method}: {err}") from err
         return self._decode(batch, self.raw(batch))
 
     @torch.no_grad()

@@ -27,6 +27,7 @@ class BaselineConfig:
     cameras: str = "broad"  # CameraRanges preset: broad | narrow
     noise: str = "training"  # DetectorNoise preset used for training samples
     input_skeleton: str = "coco17"
+    target_fps: float | None = 7.5  # mocap frames kept per second for training samples (None: every frame)
     val_samples: int = 1024  # fixed seeded val set for model selection
     val_every: int = 250
     norm_samples: int = 8192  # samples used for input/output standardization
