@@ -173,7 +173,7 @@ def test_bad_checkpoints_fail_configure_and_stay_unconfigured(ctx, tmp_path):
 
 
 def test_invalid_parameters_are_refused(node):
-    for name, value in (("near", -1.0), ("far", 0.1), ("occupancy_threshold", 1.5), ("num_steps", -2),
+    for name, value in (("near", -1.0), ("far", 0.1), ("occupancy_threshold", 1.5), ("num_steps", -2), ("num_steps", 65),
                         ("roi", [1, 2, 3]), ("sync_slop", -0.5), ("max_pending", 0),
                         ("max_stamp_future", -1.0), ("qos_depth", 0)):
         (result,) = node.set_parameters([Parameter(name, value=value)])

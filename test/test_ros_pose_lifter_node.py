@@ -201,6 +201,8 @@ def test_invalid_runtime_parameters_are_refused_with_a_reason(system):
     node, _, _ = system
     (bad,) = node.set_parameters([Parameter("min_score", value=-0.5)])
     (late,) = node.set_parameters([Parameter("device", value="cuda")])
+    (steps,) = node.set_parameters([Parameter("num_steps", value=65)])  # the lifter runs at most 64: refuse here
+    assert not steps.successful and "num_steps" in steps.reason and node.param("num_steps") == 0
     assert not bad.successful and "min_score" in bad.reason
     assert not late.successful and "configure" in late.reason
     assert node.param("min_score") == pytest.approx(0.1)

@@ -14,9 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["UnrolledOptimizer", "UnrolledGD", "UnrolledMomentum", "energy_grad"]
+__all__ = ["MAX_STEPS", "UnrolledOptimizer", "UnrolledGD", "UnrolledMomentum", "energy_grad"]
 
 EnergyFn = Callable[[torch.Tensor], torch.Tensor]
+
+#: Most unrolled steps any model runs per call, pose or voxel: more is a setting error, refused where it is set.
+MAX_STEPS = 64
 
 
 def _inv_softplus(x: float) -> float:

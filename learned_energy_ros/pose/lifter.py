@@ -12,6 +12,7 @@ import torch
 from learned_energy_ros.core.camera import Camera
 from learned_energy_ros.core.skeleton import TRAINING_SKELETON, Skeleton, SkeletonError, get_skeleton, joint_mapping
 from learned_energy_ros.pose.batch import PoseBatch
+from learned_energy_ros.core.unrolled import MAX_STEPS
 from learned_energy_ros.pose.model import IGEPoseModel, build_model
 
 __all__ = ["LiftError", "LiftResult", "Lifter", "load_lifter", "default_checkpoint"]
@@ -19,7 +20,6 @@ __all__ = ["LiftError", "LiftResult", "Lifter", "load_lifter", "default_checkpoi
 log = logging.getLogger(__name__)
 
 DEFAULT_CHECKPOINT = "lifter_ige.pt"
-MAX_STEPS = 64  # more steps than this is a caller bug, not a setting
 
 
 class LiftError(ValueError):

@@ -15,6 +15,7 @@ import numpy as np
 
 from learned_energy_ros.core.camera import Camera
 from learned_energy_ros.core.skeleton import SkeletonError, get_skeleton, joint_mapping
+from learned_energy_ros.core.unrolled import MAX_STEPS
 from learned_energy_ros.pose.tracking import OneEuroFilter, Tracker, TrackerConfig
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class PipelineConfig:
         get_skeleton(self.input_skeleton)  # raises SkeletonError for an unknown layout
         checks = {
             "min_score": 0.0 <= self.min_score < 1.0, "max_energy": self.max_energy > 0,
-            "temporal_weight": 0.0 <= self.temporal_weight < math.inf, "num_steps": 0 <= self.num_steps <= 1000,
+            "temporal_weight": 0.0 <= self.temporal_weight < math.inf, "num_steps": 0 <= self.num_steps <= MAX_STEPS,
             "track_timeout": 0 < self.track_timeout < math.inf, "association_gate": 0 < self.association_gate,
             "min_joints": 1 <= self.min_joints, "depth_cutoff": 0 <= self.depth_cutoff < math.inf,
             "depth_beta": 0 <= self.depth_beta < math.inf, "max_persons": 1 <= self.max_persons <= 10000,

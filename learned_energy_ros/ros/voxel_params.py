@@ -6,6 +6,8 @@ unconfigured; refused otherwise).
 """
 from __future__ import annotations
 
+from learned_energy_ros.core.unrolled import MAX_STEPS
+
 VOXEL_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "device": ("auto", "Torch device: auto (CUDA when available, else CPU), cpu, cuda or cuda:N.", "configure"),
     "device_fallback": (True, "When device asks for CUDA and none is available: fall back to the CPU with a warning (true) or fail to configure (false).", "configure"),
@@ -14,7 +16,7 @@ VOXEL_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "near": (0.741, "Near end of the frustum depth range (m, optical z). With far: where the object is; fixes metric scale.", "frame"),
     "far": (1.259, "Far end of the frustum depth range (m). Training convention: near/far = d (1 -/+ sin(fov/2)) for an object at d.", "frame"),
     "roi": ([0, 0, 0, 0], "Region of interest [x, y, width, height] in raw pixels framing the object (all zero: the whole image).", "frame"),
-    "num_steps": (0, "Unrolled descent steps per frame (0: the checkpoint's default).", "frame"),
+    "num_steps": (0, "Unrolled descent steps per frame, 0 to 64 (0: the checkpoint's default; above 64 is refused).", "frame"),
     "occupancy_threshold": (0.5, "Voxels with probability above this are published.", "frame"),
     "sync_slop": (0.02, "Approximate-time synchronization slop between image and camera_info (s).", "sync"),
     "sync_queue": (10, "Approximate-time synchronizer queue size per input.", "sync"),
@@ -42,8 +44,8 @@ def check_values(values: dict) -> None:
     roi = list(values["roi"])
     if len(roi) not in (0, 4) or (len(roi) == 4 and any(v < 0 for v in roi)):
         raise ValueError(f"roi must be [] or [x, y, width, height] >= 0, got {roi}")
-    if int(values["num_steps"]) < 0:
-        raise ValueError(f"num_steps={values['num_steps']} must be >= 0")
+    if not 0 <= int(values["num_steps"]) <= MAX_STEPS:
+        raise ValueError(f"num_steps={values['num_steps']} must be in [0, {MAX_STEPS}]")
 
 
 def roi_or_none(roi) -> tuple | None:

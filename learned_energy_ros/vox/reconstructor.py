@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from learned_energy_ros.core.camera import Camera
+from learned_energy_ros.core.unrolled import MAX_STEPS
 from learned_energy_ros.vox.canonical import to_canonical
 from learned_energy_ros.vox.checkpoint import load_model
 from learned_energy_ros.vox.dataset import ViewConfig, depth_range
@@ -111,6 +112,8 @@ class Reconstructor:
         far = self.far if far is None else float(far)
         if not (math.isfinite(near) and math.isfinite(far) and 0 < near < far):
             raise ReconstructionError(f"need 0 < near < far, got near={near}, far={far}")
+        if steps is not None and not (isinstance(steps, (int, np.integer)) and 0 <= steps <= MAX_STEPS):
+            raise ReconstructionError(f"steps must be an int in [0, {MAX_STEPS}], got {steps!r}")
         try:
             canon, cam = to_canonical(image, camera, self.view.image_size, roi)
         except ValueError as err:
