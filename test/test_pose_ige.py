@@ -9,9 +9,9 @@ from learned_energy_ros.core.virtual_camera import DetectorNoise
 from learned_energy_ros.pose.canonical import canonicalize, project_canonical, to_camera, to_canonical
 from learned_energy_ros.pose.dataset import PoseSampler
 from learned_energy_ros.pose.lifter import LiftError, Lifter
+from learned_energy_ros.pose.ige_training import TrainConfig, descent_loss, targets
 from learned_energy_ros.pose.model import IGEPoseModel, LifterConfig
 from learned_energy_ros.pose.synthetic import synthetic_clips
-from learned_energy_ros.pose.training import TrainConfig, descent_loss, targets
 
 torch.manual_seed(0)
 TINY = LifterConfig(init_hidden=16, init_blocks=1, energy_hidden=8, energy_outputs=2)
@@ -176,7 +176,7 @@ def test_training_run_writes_a_loadable_checkpoint_and_resumes(tmp_path):
     import yaml
 
     from learned_energy_ros.pose.lifter import load_lifter
-    from learned_energy_ros.pose.train import run
+    from learned_energy_ros.pose.train_cli import run
 
     clips = synthetic_clips(1, 16)
     cfg = TrainConfig(init_iters=3, energy_iters=2, batch_size=8, val_samples=8, train_steps=(1, 2), lifter=TINY)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from learned_energy_ros.core.camera import Camera
+from learned_energy_ros.core.device import resolve_device
 from learned_energy_ros.core.skeleton import TRAINING_SKELETON, Skeleton, SkeletonError, get_skeleton, joint_mapping
 from learned_energy_ros.pose.batch import PoseBatch
 from learned_energy_ros.pose.model import IGEPoseModel, build_model
@@ -50,12 +51,6 @@ class LiftResult:
 def default_checkpoint() -> Path:
     """Path of the checkpoint shipped inside the package."""
     return Path(str(resources.files("learned_energy_ros") / "models" / DEFAULT_CHECKPOINT))
-
-
-def _device(device: str | torch.device) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 class Lifter:
@@ -186,7 +181,7 @@ def load_lifter(checkpoint: str | Path = "default", device: str = "auto") -> Lif
     path = default_checkpoint() if str(checkpoint) == "default" else Path(checkpoint)
     if not path.is_file():
         raise LiftError(f"lifter checkpoint not found: {path}")
-    dev = _device(device)
+    dev = resolve_device(device)
     ck = torch.load(path, map_location=dev, weights_only=True)
     if not isinstance(ck, dict) or "weights" not in ck or "model_args" not in ck:
         raise LiftError(f"{path} is not a learned_energy_ros IGE lifter checkpoint")

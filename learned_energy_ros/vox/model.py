@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -11,7 +12,7 @@ from torch.nn import functional as F
 from learned_energy_ros.vox.encoder import Encoder
 from learned_energy_ros.vox.energy import ConcatEnergy
 
-__all__ = ["IGEConfig", "IGEVoxelModel", "bce_loss", "soft_iou_loss", "LOSSES", "image_to_tensor"]
+__all__ = ["IGEConfig", "IGEVoxelModel", "bce_loss", "soft_iou_loss", "LOSSES", "image_to_tensor", "predict_batches"]
 
 
 @dataclass
@@ -85,6 +86,18 @@ class IGEVoxelModel(nn.Module):
         features = self.encoder(images)
         steps = self.cfg.steps if steps is None else steps
         return self.descend(self.initial(features), features, steps, create_graph=self.training)
+
+
+def predict_batches(model, images: np.ndarray, device, steps: int | None = None, batch: int = 32) -> list[np.ndarray]:
+    """Return per-iterate probabilities [(N, R, R, R)] of a model over uint8 images (N, S, S, 3)."""
+    model.eval()
+    outs = None
+    for s in range(0, len(images), batch):
+        with torch.no_grad():
+            its = model(image_to_tensor(images[s:s + batch]).to(device), steps=steps)
+        probs = [torch.sigmoid(x).cpu().numpy() for x in its]
+        outs = probs if outs is None else [np.concatenate([a, b]) for a, b in zip(outs, probs)]
+    return outs
 
 
 def bce_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -9,12 +9,12 @@ import numpy as np
 import torch
 
 from learned_energy_ros.core.camera import Camera
-from learned_energy_ros.vox.canonical import to_canonical
+from learned_energy_ros.core.device import resolve_device
+from learned_energy_ros.vox.canonical_image import resample_to_canonical
 from learned_energy_ros.vox.checkpoint import load_model
 from learned_energy_ros.vox.dataset import ViewConfig, depth_range
 from learned_energy_ros.vox.frustum import FrustumGrid
 from learned_energy_ros.vox.model import image_to_tensor
-from learned_energy_ros.vox.train import resolve_device
 
 __all__ = ["ReconstructionError", "VoxelResult", "Reconstructor", "load_reconstructor", "DEFAULT_NEAR", "DEFAULT_FAR"]
 
@@ -112,7 +112,7 @@ class Reconstructor:
         if not (math.isfinite(near) and math.isfinite(far) and 0 < near < far):
             raise ReconstructionError(f"need 0 < near < far, got near={near}, far={far}")
         try:
-            canon, cam = to_canonical(image, camera, self.view.image_size, roi)
+            canon, cam = resample_to_canonical(image, camera, self.view.image_size, roi)
         except ValueError as err:
             raise ReconstructionError(str(err)) from None
         with torch.no_grad():
