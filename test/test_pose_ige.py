@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from learned_energy_ros.core.camera import Camera
-from learned_energy_ros.core.unrolled import UnrolledGD, UnrolledMomentum
+from learned_energy_ros.core.unrolled import StepGuard, UnrolledGD, UnrolledMomentum
 from learned_energy_ros.core.virtual_camera import DetectorNoise
 from learned_energy_ros.pose.canonical import canonicalize, project_canonical, to_camera, to_canonical
 from learned_energy_ros.pose.dataset import PoseSampler
@@ -219,13 +219,22 @@ def test_step_horizon_guard_freezes_iterates_past_the_horizon(batch):
     can = model.canonical(batch.normalized, batch.scores)
     pose0, _ = model.initial(can, batch.scores)
     ctx = model.context(can, batch.scores)
-    assert model.optimizer.horizon == TINY.default_steps  # config default: guard at the default step count
-    model.optimizer.horizon = None
-    free = model.descend(pose0.detach(), ctx, 5)
-    model.optimizer.horizon, model.optimizer.tail = 2, 0.0
-    guarded = model.descend(pose0.detach(), ctx, 5)
+    assert model.optimizer.guard == StepGuard(TINY.default_steps, 0.0)  # config default: guard at the default steps
+    free = model.descend(pose0.detach(), ctx, 5, guard=None)
+    guarded = model.descend(pose0.detach(), ctx, 5, guard=StepGuard(2, 0.0))
     assert torch.equal(guarded[2], free[2]) and not torch.equal(free[5], free[2])
     assert all(torch.equal(g, guarded[2]) for g in guarded[3:])
-    model.optimizer.tail = 0.5  # a geometric tail keeps moving, by less than unguarded
-    tail = model.descend(pose0.detach(), ctx, 5)
+    tail = model.descend(pose0.detach(), ctx, 5, guard=StepGuard(2, 0.5))  # a geometric tail keeps moving, less
     assert 0 < (tail[5] - tail[2]).abs().sum() < (free[5] - free[2]).abs().sum()
+
+
+def test_per_sample_clip_is_one_function_for_training_and_inference():
+    from learned_energy_ros.core.unrolled import clip_per_sample
+
+    grad = torch.randn(5, 17, 3) * torch.tensor([0.1, 1.0, 3.0, 10.0, 0.0])[:, None, None]
+    opt = UnrolledGD(clip=2.0)
+    trained = opt.clip_grad(grad)  # learned threshold as a tensor (training path)
+    fixed = clip_per_sample(grad, opt.inference_constants(1)["clip"])  # the same threshold as a float
+    assert torch.equal(trained, fixed)
+    norms = trained.flatten(1).norm(dim=1)
+    assert torch.all(norms <= 2.0 + 1e-5) and torch.equal(trained[0], grad[0])  # under the threshold: untouched
