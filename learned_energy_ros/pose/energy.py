@@ -146,7 +146,7 @@ class PoseEnergy(nn.Module):
     """Total energy: consistency + feasibility + temporal (each returned by ``terms``).
 
     ``closed_form_cache`` holds the weight-derived constants of ``pose.energy_grad`` (inference); it is cleared
-    whenever the weights may change: ``load_state_dict``, ``train()``/``eval()``, ``invalidate_cache()``
+    whenever the weights may change: ``load_state_dict``, a train/eval mode switch, ``invalidate_cache()``
     (``energy_grad`` also keys it on the optimizer steps taken and on the weights' device and dtype).
     """
 
