@@ -144,6 +144,7 @@ class UnrolledOptimizer(nn.Module):
             create_graph: differentiate through the updates (training); else detach between steps.
             guard: inference step guard for this call (default: the constructor's; None = unguarded).
         """
+        assert y0.ndim >= 2, f"y0 must be batched (B, ...), got shape {tuple(y0.shape)}"  # clips per sample
         guard = self.guard if guard is CONFIGURED_GUARD else guard
         state = self.initial_state(y0)
         if not create_graph:  # inference: hyper-parameters as plain floats, computed once
