@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from learned_energy_ros.data.mocap import load_mocap_dir
-from learned_energy_ros.pose import evaluate
+from learned_energy_ros.pose import eval_cli as evaluate
 
 
 def evaluate_rows(clips, **options) -> dict:

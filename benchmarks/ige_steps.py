@@ -14,7 +14,8 @@ from learned_energy_ros.core.metrics import pose_metrics
 from learned_energy_ros.core.virtual_camera import CameraRanges, DetectorNoise
 from learned_energy_ros.data.mocap import load_mocap_dir
 from learned_energy_ros.pose.dataset import fixed_eval_set
-from learned_energy_ros.pose.lifter import load_lifter
+from learned_energy_ros.pose.lifter import Lifter, load_lifter
+from learned_energy_ros.pose.model import build_model
 
 CONDITIONS = {
     "gt+2px": (CameraRanges.broad, lambda: DetectorNoise(sigma_px=2.0)),
@@ -39,8 +40,10 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     clips = load_mocap_dir(args.val, progress=False)
     ige = load_lifter(args.checkpoint, device="cpu")
-    if args.unguarded:
-        ige.model.optimizer.horizon = None
+    if args.unguarded:  # the same weights in a model built without the step guard
+        model = build_model({"config": {**ige.config.to_dict(), "step_horizon": None}})
+        model.load_state_dict(ige.model.state_dict())
+        ige = Lifter(model, ige.device, ige.metadata)
     ablation = load_lifter(args.ablation, device="cpu") if args.ablation else None
     results = {}
     print("| condition | method | steps | MPJPE | P-MPJPE | N-MPJPE | abs error | root depth % (median) |")

@@ -43,7 +43,7 @@ def sequences(args) -> list[tuple[str, np.ndarray, float]]:
             if clips:
                 return [(c.name, c.joints[: args.frames], args.fps) for c in clips]
         print("no mocap data found: using procedural motion", file=sys.stderr)
-    from learned_energy_ros.demo.procedural import procedural_motion
+    from learned_energy_ros.demo.person_motion import procedural_motion
     return [(f"procedural_{s}", procedural_motion(args.frames, args.fps, seed=s).joints, args.fps)
             for s in range(args.clips)]
 

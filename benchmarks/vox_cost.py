@@ -33,9 +33,9 @@ def measure(method: str, resolution: int, steps: int, threads: int, device: str,
     """Build the model (untrained weights: cost does not depend on them) and time single-image inference."""
     import torch
 
+    from learned_energy_ros.core.device import resolve_device
     from learned_energy_ros.core.flops import count_flops, count_params
     from learned_energy_ros.vox.checkpoint import build_model
-    from learned_energy_ros.vox.train import resolve_device
     torch.set_num_threads(threads)
     dev = resolve_device(device)
     args = {"resolution": resolution, **({"steps": steps} if method == "ige" else {})}

@@ -16,9 +16,9 @@ import torch
 from learned_energy_ros.core.metrics import voxel_iou
 from learned_energy_ros.vox.checkpoint import load_model
 from learned_energy_ros.vox.dataset import build_samples
-from learned_energy_ros.vox.evaluate import EVAL_SEED
-from learned_energy_ros.vox.scene import save_comparison
-from learned_energy_ros.vox.train import predict_batches
+from learned_energy_ros.vox.eval_cli import EVAL_SEED
+from learned_energy_ros.vox.model import predict_batches
+from learned_energy_ros.vox.object_scene import save_comparison
 
 
 def main(argv=None) -> int:

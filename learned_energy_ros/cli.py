@@ -9,10 +9,10 @@ import sys
 COMMANDS = {
     "demo": ("learned_energy_ros.demo.main", "play the built-in scene through the real nodes and report accuracy"),
     "run": ("learned_energy_ros.ros.run", "start the nodes in one process with a params file (pip equivalent of the launch file)"),
-    "train-lifter": ("learned_energy_ros.pose.train", "train the IGE pose lifter or a baseline on motion capture"),
-    "eval-lifter": ("learned_energy_ros.pose.evaluate", "evaluate lifter checkpoints and baselines on motion capture"),
-    "train-voxel": ("learned_energy_ros.vox.train", "train the IGE voxel reconstructor or its baseline on meshes"),
-    "eval-voxel": ("learned_energy_ros.vox.evaluate", "evaluate voxel checkpoints on meshes"),
+    "train-lifter": ("learned_energy_ros.pose.train_cli", "train the IGE pose lifter or a baseline on motion capture"),
+    "eval-lifter": ("learned_energy_ros.pose.eval_cli", "evaluate lifter checkpoints and baselines on motion capture"),
+    "train-voxel": ("learned_energy_ros.vox.train_cli", "train the IGE voxel reconstructor or its baseline on meshes"),
+    "eval-voxel": ("learned_energy_ros.vox.eval_cli", "evaluate voxel checkpoints on meshes"),
     "process-bag": ("learned_energy_ros.ros.process_bag", "run the pipeline offline on a rosbag2 and write the outputs"),
 }
 

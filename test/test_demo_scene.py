@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from learned_energy_ros.core.skeleton import get_skeleton
-from learned_energy_ros.demo.procedural import procedural_motion
-from learned_energy_ros.demo.render import FrameRenderer, render_background
-from learned_energy_ros.demo.scene import SceneError, build_scene
+from learned_energy_ros.demo.person_motion import procedural_motion
+from learned_energy_ros.demo.person_render import FrameRenderer, render_background
+from learned_energy_ros.demo.person_scene import SceneError, build_scene
 
 MOCAP = get_skeleton("mocap27")
 

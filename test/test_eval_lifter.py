@@ -4,7 +4,7 @@ import json
 import pytest
 import torch
 
-from learned_energy_ros.pose import evaluate
+from learned_energy_ros.pose import eval_cli as evaluate
 from learned_energy_ros.pose.baselines import train_baseline
 from learned_energy_ros.pose.model import IGEPoseModel, LifterConfig
 from learned_energy_ros.pose.synthetic import synthetic_clips

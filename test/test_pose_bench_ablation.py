@@ -7,8 +7,8 @@ import torch
 
 from learned_energy_ros.pose.model import LifterConfig
 from learned_energy_ros.pose.synthetic import synthetic_clips
-from learned_energy_ros.pose.train import run
-from learned_energy_ros.pose.training import TrainConfig
+from learned_energy_ros.pose.train_cli import run
+from learned_energy_ros.pose.ige_training import TrainConfig
 
 TINY = dict(init_hidden=16, init_blocks=1, energy_hidden=8, energy_outputs=2)
 

@@ -4,14 +4,14 @@ import pytest
 import torch
 
 from learned_energy_ros.core.camera import Camera
-from learned_energy_ros.core.unrolled import UnrolledGD, UnrolledMomentum
+from learned_energy_ros.core.unrolled import StepGuard, UnrolledGD, UnrolledMomentum
 from learned_energy_ros.core.virtual_camera import DetectorNoise
 from learned_energy_ros.pose.canonical import canonicalize, project_canonical, to_camera, to_canonical
 from learned_energy_ros.pose.dataset import PoseSampler
 from learned_energy_ros.pose.lifter import LiftError, Lifter
+from learned_energy_ros.pose.ige_training import TrainConfig, descent_loss, targets
 from learned_energy_ros.pose.model import IGEPoseModel, LifterConfig
 from learned_energy_ros.pose.synthetic import synthetic_clips
-from learned_energy_ros.pose.training import TrainConfig, descent_loss, targets
 
 torch.manual_seed(0)
 TINY = LifterConfig(init_hidden=16, init_blocks=1, energy_hidden=8, energy_outputs=2)
@@ -176,7 +176,7 @@ def test_training_run_writes_a_loadable_checkpoint_and_resumes(tmp_path):
     import yaml
 
     from learned_energy_ros.pose.lifter import load_lifter
-    from learned_energy_ros.pose.train import run
+    from learned_energy_ros.pose.train_cli import run
 
     clips = synthetic_clips(1, 16)
     cfg = TrainConfig(init_iters=3, energy_iters=2, batch_size=8, val_samples=8, train_steps=(1, 2), lifter=TINY)
@@ -195,23 +195,41 @@ def test_training_run_writes_a_loadable_checkpoint_and_resumes(tmp_path):
     assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("energy"))
 
 
-def test_closed_form_constants_follow_weight_changes(batch):
-    """The weight-derived matrices are cached on the energy; an in-place weight update must invalidate them."""
+def _closed_form_matches_autograd(model, pose, ctx) -> bool:
     from learned_energy_ros.pose.energy_grad import energy_and_grad
 
-    model = IGEPoseModel(LifterConfig(energy_hidden=16, energy_outputs=3))
+    with torch.no_grad():
+        value, grad = energy_and_grad(model.energy, pose, ctx)
+    p = pose.detach().requires_grad_(True)
+    ref = model.energy(p, ctx)
+    g_ref = torch.autograd.grad(ref.sum(), p)[0]
+    return torch.allclose(value, ref, rtol=1e-4, atol=1e-4) and torch.allclose(grad, g_ref, rtol=1e-3, atol=1e-4)
+
+
+def test_closed_form_constants_follow_weight_changes(batch):
+    """The weight-derived matrices are cached on the energy; every way weights change must invalidate them."""
+    model = IGEPoseModel(LifterConfig(energy_hidden=16, energy_outputs=3)).eval()
     can = model.canonical(batch.normalized, batch.scores)
     ctx = model.context(can, batch.scores)
     pose = targets(model, batch, can).pose + 0.1 * torch.randn(12, 17, 3)
+    assert _closed_form_matches_autograd(model, pose, ctx) and model.energy.closed_form_cache is not None
+    # an optimizer step (the model left in eval mode, so no train()/eval() transition helps)
+    opt = torch.optim.SGD(model.energy.parameters(), lr=0.5)
+    model.energy(pose, ctx).sum().backward()
+    opt.step()
+    assert _closed_form_matches_autograd(model, pose, ctx)
+    # load_state_dict of other weights, through the parent model
+    other = IGEPoseModel(LifterConfig(energy_hidden=16, energy_outputs=3)).state_dict()
+    model.load_state_dict(other)
+    assert model.energy.closed_form_cache is None and _closed_form_matches_autograd(model, pose, ctx)
+    # a hand edit in place is the caller's to announce
     with torch.no_grad():
-        v1, _ = energy_and_grad(model.energy, pose, ctx)
         model.energy.consistency.mlp.hidden.weight.mul_(2.0)
         model.energy.feasibility.mlp.hidden.weight.add_(0.3)
-        v2, g2 = energy_and_grad(model.energy, pose, ctx)
-    ref = model.energy(pose.requires_grad_(True), ctx)
-    g_ref = torch.autograd.grad(ref.sum(), pose)[0]
-    assert not torch.allclose(v1, v2)
-    assert torch.allclose(v2, ref, rtol=1e-4, atol=1e-4) and torch.allclose(g2, g_ref, rtol=1e-3, atol=1e-4)
+    model.energy.invalidate_cache()
+    assert _closed_form_matches_autograd(model, pose, ctx)
+    model.train()
+    assert model.energy.closed_form_cache is None
 
 
 def test_step_horizon_guard_freezes_iterates_past_the_horizon(batch):
@@ -219,13 +237,22 @@ def test_step_horizon_guard_freezes_iterates_past_the_horizon(batch):
     can = model.canonical(batch.normalized, batch.scores)
     pose0, _ = model.initial(can, batch.scores)
     ctx = model.context(can, batch.scores)
-    assert model.optimizer.horizon == TINY.default_steps  # config default: guard at the default step count
-    model.optimizer.horizon = None
-    free = model.descend(pose0.detach(), ctx, 5)
-    model.optimizer.horizon, model.optimizer.tail = 2, 0.0
-    guarded = model.descend(pose0.detach(), ctx, 5)
+    assert model.optimizer.guard == StepGuard(TINY.default_steps, 0.0)  # config default: guard at the default steps
+    free = model.descend(pose0.detach(), ctx, 5, guard=None)
+    guarded = model.descend(pose0.detach(), ctx, 5, guard=StepGuard(2, 0.0))
     assert torch.equal(guarded[2], free[2]) and not torch.equal(free[5], free[2])
     assert all(torch.equal(g, guarded[2]) for g in guarded[3:])
-    model.optimizer.tail = 0.5  # a geometric tail keeps moving, by less than unguarded
-    tail = model.descend(pose0.detach(), ctx, 5)
+    tail = model.descend(pose0.detach(), ctx, 5, guard=StepGuard(2, 0.5))  # a geometric tail keeps moving, less
     assert 0 < (tail[5] - tail[2]).abs().sum() < (free[5] - free[2]).abs().sum()
+
+
+def test_per_sample_clip_is_one_function_for_training_and_inference():
+    from learned_energy_ros.core.unrolled import clip_per_sample
+
+    grad = torch.randn(5, 17, 3) * torch.tensor([0.1, 1.0, 3.0, 10.0, 0.0])[:, None, None]
+    opt = UnrolledGD(clip=2.0)
+    trained = opt.clip_grad(grad)  # learned threshold as a tensor (training path)
+    fixed = clip_per_sample(grad, opt.inference_constants(1)["clip"])  # the same threshold as a float
+    assert torch.equal(trained, fixed)
+    norms = trained.flatten(1).norm(dim=1)
+    assert torch.all(norms <= 2.0 + 1e-5) and torch.equal(trained[0], grad[0])  # under the threshold: untouched

@@ -3,10 +3,10 @@ import pytest
 import torch
 
 from learned_energy_ros.core.virtual_camera import CameraRanges
-from learned_energy_ros.pose import train as train_mod
+from learned_energy_ros.pose import train_cli as train_mod
 from learned_energy_ros.pose.model import IGEPoseModel, LifterConfig
 from learned_energy_ros.pose.synthetic import synthetic_clips
-from learned_energy_ros.pose.training import TrainConfig, camera_ranges, train_stage
+from learned_energy_ros.pose.ige_training import TrainConfig, camera_ranges, train_stage
 
 TINY = LifterConfig(init_hidden=16, init_blocks=1, energy_hidden=8, energy_outputs=2)
 

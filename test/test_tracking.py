@@ -105,3 +105,19 @@ def test_one_euro_filter_smooths_noise_and_follows_fast_motion():
     lag_slow = ramp[-1] - [slow(x, s) for x, s in zip(ramp, t)][-1]
     lag_fast = ramp[-1] - [fast(x, s) for x, s in zip(ramp, t)][-1]
     assert 0 < lag_fast < 0.5 * lag_slow
+
+
+def test_joints_not_seen_recently_do_not_count_for_association():
+    """A track's stale joints (last seen long ago, where the person was then) must not pull a detection to them."""
+    tracker = Tracker()  # joint_memory_s 0.2
+    kp, vis = frame(0.0)
+    (tid,), _ = tracker.update(0.0, kp, vis, [0])
+    upper = np.arange(17) < 8  # afterwards only joints 0..7 are seen while the person walks right
+    for i in range(1, 11):
+        kp, _ = frame(0.04 * i)
+        ids, _ = tracker.update(0.1 * i, kp, upper[None], [0])
+        assert ids.tolist() == [tid]
+    # the person, now fully visible, beside a ghost standing exactly where the person was at t = 0
+    kp, vis = frame(0.44, 0.0)
+    ids, _ = tracker.update(1.1, kp, vis, [5, 6])
+    assert ids[0] == tid and ids[1] != tid

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import trimesh
 
-from learned_energy_ros.vox import evaluate, train
+from learned_energy_ros.vox import eval_cli as evaluate, train_cli as train
 
 
 def _mesh_dir(tmp_path):

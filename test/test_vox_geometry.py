@@ -9,10 +9,10 @@ from scipy.ndimage import binary_dilation
 from learned_energy_ros.core.camera import Camera
 from learned_energy_ros.core.metrics import voxel_iou
 from learned_energy_ros.vox.binvox import BinvoxError, read_binvox, write_binvox
-from learned_energy_ros.vox.canonical import canonical_camera_for, to_canonical
+from learned_energy_ros.vox.canonical_image import canonical_camera_for, resample_to_canonical
 from learned_energy_ros.vox.frustum import FrustumError, FrustumGrid
 from learned_energy_ros.vox.meshes import MeshError, from_trimesh
-from learned_energy_ros.vox.render import render
+from learned_energy_ros.vox.mesh_render import render
 from learned_energy_ros.vox.voxelize import voxelize_frustum, voxelize_world
 
 DISTORTED = {
@@ -53,7 +53,7 @@ def test_canonical_resampling_undistorts():
     u, v = cam.project(point)
     image = np.zeros((cam.height, cam.width, 3), np.uint8)
     image[int(round(v)) - 1:int(round(v)) + 2, int(round(u)) - 1:int(round(u)) + 2] = 255
-    canon, ccam = to_canonical(image, cam, 64)
+    canon, ccam = resample_to_canonical(image, cam, 64)
     assert canon.shape == (64, 64, 3) and not ccam.has_distortion
     peak = np.unravel_index(np.argmax(canon[..., 0].astype(float)), canon.shape[:2])
     expect = ccam.project(point)

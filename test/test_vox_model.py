@@ -122,3 +122,25 @@ def test_bad_depth_range_raises():
     with pytest.raises(ReconstructionError):
         _reconstructor().reconstruct(np.zeros((120, 160, 3), np.uint8), Camera.pinhole(100, 100, 79.5, 59.5, 160, 120),
                                      near=2.0, far=1.0)
+
+
+def test_descent_is_the_core_optimizer_with_one_size_per_step_and_old_checkpoints_load():
+    """The voxel descent runs on ``core.unrolled``: step t uses exp(log_step[min(t, T - 1)]); pre-move keys load."""
+    torch.manual_seed(0)
+    model = IGEVoxelModel(IGEConfig(**TINY)).eval()
+    with torch.no_grad():
+        model.optimizer.log_step.copy_(torch.tensor([0.3, -0.7]))
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        its = model(x, steps=3)
+        feats = model.encoder(x)
+    logits = its[0]
+    for t in range(3):  # the loop the model ran before it used the core optimizer
+        z = logits.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(model.energy(torch.sigmoid(z), feats).sum(), z)
+        logits = (z - model.optimizer.log_step[min(t, 1)].exp() * g).detach()
+        assert torch.equal(logits, its[t + 1])
+    legacy = {("log_step" if k == "optimizer.log_step" else k): v for k, v in model.state_dict().items()}
+    other = IGEVoxelModel(IGEConfig(**TINY)).eval()
+    other.load_state_dict(legacy)
+    assert torch.equal(other.optimizer.log_step, model.optimizer.log_step)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from learned_energy_ros.demo.procedural import procedural_motion
-from learned_energy_ros.demo.scene import build_scene
+from learned_energy_ros.demo.person_motion import procedural_motion
+from learned_energy_ros.demo.person_scene import build_scene
 
 __all__ = ["main", "build_parser", "load_motion"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from learned_energy_ros.demo.outputs import label, plot_skeletons_3d, write_strip, write_summary, write_video
-from learned_energy_ros.demo.render import FrameRenderer
+from learned_energy_ros.demo.person_render import FrameRenderer
 from learned_energy_ros.demo.report import format_table, run_metrics
 from learned_energy_ros.demo.session import DemoError
 

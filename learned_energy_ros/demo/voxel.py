@@ -1,6 +1,6 @@
 """The demo's object part: one rendered object view through the real ``voxel_reconstructor`` node.
 
-The procedural object scene comes from ``learned_energy_ros.vox.scene``; its
+The procedural object scene comes from ``learned_energy_ros.vox.object_scene``; its
 image and CameraInfo are published, the node's ``~/occupancy`` cloud is
 binned back into the scene's frustum grid and compared with the true
 occupancy (IoU). A side-by-side picture input | predicted | true is written.
@@ -102,7 +102,7 @@ def _exchange(scene, params: dict, timeout: float):
 def voxel_part(args, out: Path) -> dict:
     """Run the object part; return its summary (IoU, threshold, timings, files)."""
     from learned_energy_ros.core.metrics import voxel_iou
-    from learned_energy_ros.vox.scene import demo_scene, save_comparison
+    from learned_energy_ros.vox.object_scene import demo_scene, save_comparison
 
     scene = demo_scene(seed=args.seed)
     threshold = 0.5

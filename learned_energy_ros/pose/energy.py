@@ -138,14 +138,33 @@ class TemporalEnergy(nn.Module):
         return F.softplus(self.raw_weight) * ctx.temporal_weight * d2
 
 
+def _invalidate_after_load(module: "PoseEnergy", _incompatible_keys) -> None:
+    module.invalidate_cache()
+
+
 class PoseEnergy(nn.Module):
-    """Total energy: consistency + feasibility + temporal (each returned by ``terms``)."""
+    """Total energy: consistency + feasibility + temporal (each returned by ``terms``).
+
+    ``closed_form_cache`` holds the weight-derived constants of ``pose.energy_grad`` (inference); it is cleared
+    whenever the weights may change: ``load_state_dict``, a train/eval mode switch, ``invalidate_cache()``
+    (``energy_grad`` also keys it on the optimizer steps taken and on the weights' device and dtype).
+    """
 
     def __init__(self, input_skeleton: str = "coco17", hidden: int = 64, outputs: int = 8) -> None:
         super().__init__()
         self.consistency = ConsistencyEnergy(input_skeleton, hidden, outputs)
         self.feasibility = FeasibilityEnergy(hidden, outputs)
         self.temporal = TemporalEnergy()
+        self.closed_form_cache: tuple | None = None
+        self.register_load_state_dict_post_hook(_invalidate_after_load)
+
+    def invalidate_cache(self) -> None:
+        """Drop the cached closed-form constants (call after editing weights in place by hand)."""
+        self.closed_form_cache = None
+
+    def train(self, mode: bool = True) -> "PoseEnergy":
+        self.invalidate_cache()  # entering or leaving training: weights were or are about to be updated
+        return super().train(mode)
 
     def terms(self, pose: torch.Tensor, ctx: EnergyContext) -> dict[str, torch.Tensor]:
         """Return each term (B,) for ``pose`` (B, 17, 3)."""

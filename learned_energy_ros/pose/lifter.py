@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -10,9 +9,12 @@ import numpy as np
 import torch
 
 from learned_energy_ros.core.camera import Camera
-from learned_energy_ros.core.skeleton import TRAINING_SKELETON, Skeleton, SkeletonError, get_skeleton, joint_mapping
+from learned_energy_ros.core.device import resolve_device
+from learned_energy_ros.core.skeleton import TRAINING_SKELETON, SkeletonError, get_skeleton, joint_mapping
 from learned_energy_ros.pose.batch import PoseBatch
 from learned_energy_ros.core.unrolled import MAX_STEPS
+from learned_energy_ros.pose.lift_types import LiftError, LiftResult
+from learned_energy_ros.pose.lifter_ops import descend_hypotheses
 from learned_energy_ros.pose.model import IGEPoseModel, build_model
 
 __all__ = ["LiftError", "LiftResult", "Lifter", "load_lifter", "default_checkpoint"]
@@ -22,40 +24,9 @@ log = logging.getLogger(__name__)
 DEFAULT_CHECKPOINT = "lifter_ige.pt"
 
 
-class LiftError(ValueError):
-    """Raised for unusable lifting inputs (NaN/inf, wrong shapes, unknown layout) or checkpoints."""
-
-
-@dataclass
-class LiftResult:
-    """Result of ``Lifter.lift`` for N people.
-
-    Attributes:
-        joints: (N, 17, 3) float32 meters in the camera optical frame (lowest-energy hypothesis).
-        skeleton: the output layout (``h36m17``).
-        energy: (N,) final energy of each returned pose (lower = more plausible).
-        trajectory: (S + 1, N, 17, 3) every iterate in meters, when requested.
-        hypotheses: (N, K, 17, 3) all hypotheses when K > 1.
-        hypothesis_energy: (N, K) their final energies when K > 1.
-    """
-
-    joints: np.ndarray
-    skeleton: Skeleton
-    energy: np.ndarray
-    trajectory: np.ndarray | None = None
-    hypotheses: np.ndarray | None = None
-    hypothesis_energy: np.ndarray | None = None
-
-
 def default_checkpoint() -> Path:
     """Path of the checkpoint shipped inside the package."""
     return Path(str(resources.files("learned_energy_ros") / "models" / DEFAULT_CHECKPOINT))
-
-
-def _device(device: str | torch.device) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 class Lifter:
@@ -163,8 +134,6 @@ class Lifter:
             return self._lift(xy, sc_t, previous, steps, int(hypotheses), temporal_weight, return_trajectory)
 
     def _lift(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory) -> LiftResult:
-        from learned_energy_ros.pose.lifter_ops import descend_hypotheses
-
         return descend_hypotheses(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory)
 
     def _empty(self, steps: int, K: int, return_trajectory: bool) -> LiftResult:
@@ -186,7 +155,7 @@ def load_lifter(checkpoint: str | Path = "default", device: str = "auto") -> Lif
     path = default_checkpoint() if str(checkpoint) == "default" else Path(checkpoint)
     if not path.is_file():
         raise LiftError(f"lifter checkpoint not found: {path}")
-    dev = _device(device)
+    dev = resolve_device(device)
     ck = torch.load(path, map_location=dev, weights_only=True)
     if not isinstance(ck, dict) or "weights" not in ck or "model_args" not in ck:
         raise LiftError(f"{path} is not a learned_energy_ros IGE lifter checkpoint")

@@ -6,6 +6,7 @@ import torch
 
 from learned_energy_ros.pose.canonical import Canonical
 from learned_energy_ros.pose.energy_grad import EnergyFunction
+from learned_energy_ros.pose.lift_types import LiftError, LiftResult
 
 __all__ = ["descend_hypotheses", "flip_depth"]
 
@@ -25,8 +26,6 @@ def _expand(can: Canonical, k: int) -> Canonical:
 
 
 def _temporal(lifter, ctx, can: Canonical, size: torch.Tensor, previous, weight):
-    from learned_energy_ros.pose.lifter import LiftError
-
     N = can.R.shape[0]
     prev = np.asarray(previous, dtype=np.float64)
     if prev.shape != (N, len(lifter.skeleton), 3):
@@ -56,8 +55,6 @@ def _starts(pose0: torch.Tensor, K: int, sigma: float) -> torch.Tensor:
 
 def descend_hypotheses(lifter, xy, sc, previous, steps: int, K: int, temporal_weight, return_trajectory: bool):
     """Run the unrolled descent from K starts per person and assemble a ``LiftResult``."""
-    from learned_energy_ros.pose.lifter import LiftResult
-
     model = lifter.model
     N = xy.shape[0]
     can = model.canonical(xy, sc)

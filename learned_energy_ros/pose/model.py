@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from learned_energy_ros.core.skeleton import TRAINING_SKELETON, get_skeleton
-from learned_energy_ros.core.unrolled import UnrolledGD, UnrolledMomentum
+from learned_energy_ros.core.unrolled import CONFIGURED_GUARD, StepGuard, UnrolledGD, UnrolledMomentum
 from learned_energy_ros.pose.canonical import Canonical, canonicalize, to_camera
 from learned_energy_ros.pose.energy import EnergyContext, PoseEnergy
 from learned_energy_ros.pose.energy_grad import EnergyFunction
@@ -90,14 +90,14 @@ class IGEPoseModel(nn.Module):
         self.n_pose = len(get_skeleton(TRAINING_SKELETON))
         self.init_net = InitNet(n_obs, config.init_hidden, config.init_blocks, self.n_pose)
         self.energy = PoseEnergy(config.input_skeleton, config.energy_hidden, config.energy_outputs)
+        horizon = config.default_steps if config.step_horizon == -1 else config.step_horizon
+        guard = None if horizon is None else StepGuard(int(horizon), float(config.step_tail))
         if config.optimizer == "momentum":
-            self.optimizer = UnrolledMomentum(config.step_size, config.clip, config.decay, config.momentum)
+            self.optimizer = UnrolledMomentum(config.step_size, config.clip, config.decay, config.momentum, guard=guard)
         elif config.optimizer == "gd":
-            self.optimizer = UnrolledGD(config.step_size, config.clip, config.decay)
+            self.optimizer = UnrolledGD(config.step_size, config.clip, config.decay, guard=guard)
         else:
             raise ValueError(f"unknown optimizer {config.optimizer!r} (gd or momentum)")
-        horizon = config.default_steps if config.step_horizon == -1 else config.step_horizon
-        self.optimizer.horizon, self.optimizer.tail = horizon, float(config.step_tail)
 
     def canonical(self, normalized: torch.Tensor, scores: torch.Tensor) -> Canonical:
         """Canonicalize normalized 2D (B, Jo, 2) with scores (B, Jo)."""
@@ -114,9 +114,13 @@ class IGEPoseModel(nn.Module):
         pose, log_size = self.init_net(can, scores)
         return pose, self.config.size_prior * torch.exp(log_size)
 
-    def descend(self, pose0: torch.Tensor, ctx: EnergyContext, steps: int, create_graph: bool = False) -> list[torch.Tensor]:
-        """Run ``steps`` unrolled updates; returns every iterate (steps + 1) of (B, 17, 3)."""
-        return self.optimizer(pose0, EnergyFunction(self.energy, ctx), steps, create_graph)
+    def descend(self, pose0: torch.Tensor, ctx: EnergyContext, steps: int, create_graph: bool = False,
+                guard=CONFIGURED_GUARD) -> list[torch.Tensor]:
+        """Run ``steps`` unrolled updates; returns every iterate (steps + 1) of (B, 17, 3).
+
+        ``guard``: a ``StepGuard`` or None (unguarded) for this call; default the one built from the config.
+        """
+        return self.optimizer(pose0, EnergyFunction(self.energy, ctx), steps, create_graph, guard)
 
     def to_metric(self, pose: torch.Tensor, can: Canonical, size: torch.Tensor) -> torch.Tensor:
         """Canonical pose (B, 17, 3) + metric size (B,) -> camera-frame joints (B, 17, 3) in meters."""

@@ -31,15 +31,19 @@ class TrackerConfig:
         gate: largest mean joint distance, in units of the track's 2D size, that may associate.
         id_bonus: cost reduction (same units) when the detector id matches the track's last id.
         min_common_joints: joints visible in both detection and track needed to compare them.
+        joint_memory_s: a track's joint counts as visible for association while it was observed at most this
+            long before the track's last observation; older positions are too stale to compare.
     """
 
     timeout_s: float = 1.0
     gate: float = 0.5
     id_bonus: float = 0.2
     min_common_joints: int = 3
+    joint_memory_s: float = 0.2
 
     def __post_init__(self) -> None:
-        if not self.timeout_s > 0 or not self.gate > 0 or self.id_bonus < 0 or self.min_common_joints < 1:
+        if (not self.timeout_s > 0 or not self.gate > 0 or self.id_bonus < 0 or self.min_common_joints < 1
+                or not self.joint_memory_s >= 0):
             raise ValueError(f"invalid tracker settings: {self}")
 
 
@@ -50,8 +54,8 @@ class Track:
     Attributes:
         track_id: stable id published in markers and the joints cloud.
         detector_id: the detector's ``person`` id at the last association.
-        keypoints: (J, 2) last normalized 2D keypoints.
-        visible: (J,) which of them were observed.
+        keypoints: (J, 2) last known normalized 2D keypoints (a missed joint keeps its last observed position).
+        seen_at: (J,) stamp (s) each joint was last observed (-inf: never).
         last_seen: stamp (s) of the last association.
         joints3d: (K, 3) last accepted 3D skeleton (optical frame), or None.
         depth_filter: smoother of the skeleton's log distance to the camera, or None.
@@ -60,10 +64,14 @@ class Track:
     track_id: int
     detector_id: int
     keypoints: np.ndarray
-    visible: np.ndarray
+    seen_at: np.ndarray
     last_seen: float
     joints3d: np.ndarray | None = None
     depth_filter: "OneEuroFilter | None" = None
+
+    def recent(self, memory_s: float) -> np.ndarray:
+        """(J,) bool: joints observed at most ``memory_s`` before the track's last observation."""
+        return self.seen_at >= self.last_seen - memory_s
 
 
 class OneEuroFilter:
@@ -136,8 +144,9 @@ class Tracker:
         """Association cost (N, T): mean joint distance / track size, minus the id bonus."""
         cost = np.full((len(keypoints), len(tracks)), np.inf)
         for j, track in enumerate(tracks):
-            scale = _size(track.keypoints, track.visible)
-            common = visible & track.visible[None]  # (N, J)
+            recent = track.recent(self.config.joint_memory_s)  # (J,) stale joints do not count
+            scale = _size(track.keypoints, recent)
+            common = visible & recent[None]  # (N, J)
             dist = np.linalg.norm(keypoints - track.keypoints[None], axis=-1)  # (N, J)
             counts = common.sum(axis=1)
             mean = np.where(counts > 0, (dist * common).sum(axis=1) / np.maximum(counts, 1), np.inf) / scale
@@ -174,13 +183,14 @@ class Tracker:
         for n in range(len(keypoints)):
             if assigned[n] < 0:
                 assigned[n] = self._new_id(int(detector_ids[n]), assigned)
-                self.tracks[int(assigned[n])] = Track(int(assigned[n]), int(detector_ids[n]), keypoints[n], visible[n], stamp)
+                never = np.full(len(visible[n]), -np.inf)
+                self.tracks[int(assigned[n])] = Track(int(assigned[n]), int(detector_ids[n]), keypoints[n], never, stamp)
                 logger.debug("new track %d (detector id %d)", assigned[n], detector_ids[n])
             track = self.tracks[int(assigned[n])]
             track.detector_id, track.last_seen = int(detector_ids[n]), stamp
             # keep the last known position of joints missed in this frame
             track.keypoints = np.where(visible[n][:, None], keypoints[n], track.keypoints)
-            track.visible = track.visible | visible[n]
+            track.seen_at = np.where(visible[n], stamp, track.seen_at)
         return assigned, vanished
 
     def _new_id(self, detector_id: int, taken: np.ndarray) -> int:

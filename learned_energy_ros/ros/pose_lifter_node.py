@@ -19,7 +19,7 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
 from learned_energy_ros.pose.pipeline import FrameSkipped, PipelineConfig, PosePipeline
-from learned_energy_ros.ros.device import resolve_device
+from learned_energy_ros.core.device import resolve_device
 from learned_energy_ros.ros.diagnostics import FrameStats, to_diagnostic_array
 from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.markers import delete_markers

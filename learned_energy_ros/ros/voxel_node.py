@@ -17,7 +17,7 @@ from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
 from learned_energy_ros.ros.conversions import camera_info_to_camera, image_to_rgb
-from learned_energy_ros.ros.device import resolve_device
+from learned_energy_ros.core.device import resolve_device
 from learned_energy_ros.ros.diagnostics import FrameStats, to_diagnostic_array
 from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.params import check_node_values

@@ -8,12 +8,13 @@ helpers ``demo_scene(seed)`` and ``save_comparison(path, image, panels)``.
 from __future__ import annotations
 
 __all__ = ["load_reconstructor", "Reconstructor", "ReconstructionError", "VoxelResult", "FrustumGrid",
-           "demo_scene", "DemoScene", "save_comparison"]
+           "demo_scene", "ObjectScene", "DemoScene", "save_comparison"]
 
 _LAZY = {
     "load_reconstructor": "reconstructor", "Reconstructor": "reconstructor", "ReconstructionError": "reconstructor",
-    "VoxelResult": "reconstructor", "FrustumGrid": "frustum", "demo_scene": "scene", "DemoScene": "scene",
-    "save_comparison": "scene",
+    "VoxelResult": "reconstructor", "FrustumGrid": "frustum", "demo_scene": "object_scene", "ObjectScene": "object_scene",
+    "DemoScene": "object_scene",
+    "save_comparison": "object_scene",
 }
 
 

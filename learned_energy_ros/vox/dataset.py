@@ -24,8 +24,8 @@ from learned_energy_ros.core.camera import Camera
 from learned_energy_ros.data.paths import cache_dir
 from learned_energy_ros.vox.frustum import FrustumGrid
 from learned_energy_ros.vox.meshes import MeshError, ObjectMesh, find_meshes, load_mesh
-from learned_energy_ros.vox.procedural import random_shape
-from learned_energy_ros.vox.render import render
+from learned_energy_ros.vox.procedural_shapes import random_shape
+from learned_energy_ros.vox.mesh_render import render
 from learned_energy_ros.vox.voxelize import voxelize_frustum
 
 __all__ = ["ViewConfig", "View", "sample_view", "look_at", "build_samples", "depth_range", "canonical_camera"]

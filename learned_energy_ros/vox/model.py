@@ -1,17 +1,18 @@
-"""IGE voxel model: encoder once, initial logits, unrolled gradient descent on a learned energy."""
+"""IGE voxel model: encoder once, initial logits, the core unrolled gradient descent on a learned energy."""
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from learned_energy_ros.core.unrolled import UnrolledGD
 from learned_energy_ros.vox.encoder import Encoder
 from learned_energy_ros.vox.energy import ConcatEnergy
 
-__all__ = ["IGEConfig", "IGEVoxelModel", "bce_loss", "soft_iou_loss", "LOSSES", "image_to_tensor"]
+__all__ = ["IGEConfig", "IGEVoxelModel", "bce_loss", "soft_iou_loss", "LOSSES", "image_to_tensor", "predict_batches"]
 
 
 @dataclass
@@ -36,7 +37,7 @@ def image_to_tensor(images) -> torch.Tensor:
 
 
 class IGEVoxelModel(nn.Module):
-    """Image -> voxel logits by descent on ``E(sigmoid(logits), features)``.
+    """Image -> voxel logits by descent on ``E(sigmoid(logits), features)`` (the core ``UnrolledGD``).
 
     ``forward`` returns every iterate (initial estimate first), so the loss can weight them all.
     """
@@ -46,11 +47,14 @@ class IGEVoxelModel(nn.Module):
         if cfg.init not in ("decoder", "zeros"):
             raise ValueError(f"init must be 'decoder' or 'zeros', got {cfg.init!r}")
         self.cfg = cfg
+        # one learned size per trained step (later steps reuse the last), no clip, no decay. Registered first so
+        # that parameters() keeps the order of the checkpoints (step sizes first), and with it Adam's state order.
+        self.optimizer = UnrolledGD(cfg.step_size, clip=None, decay=None, per_step=cfg.steps)
         self.encoder = Encoder(cfg.width_mult, cfg.features)
         self.energy = ConcatEnergy(cfg.resolution, cfg.features, 3, cfg.energy_hidden)
         # initial estimate as an image of R depth channels from the finest features (no 3D convs)
         self.init_head = nn.Conv2d(cfg.features, cfg.resolution, 3, padding=1) if cfg.init == "decoder" else None
-        self.log_step = nn.Parameter(torch.full((cfg.steps,), math.log(cfg.step_size)))
+        self.register_load_state_dict_pre_hook(_rename_legacy_keys)
 
     def initial(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Return initial logits (B, R, R, R) indexed [b, i, j, k]."""
@@ -60,24 +64,11 @@ class IGEVoxelModel(nn.Module):
         img = F.interpolate(self.init_head(features[0]), size=(R, R), mode="bilinear", align_corners=False)
         return img.permute(0, 3, 2, 1)  # (B, R_k, R_j, R_i) -> (B, i, j, k)
 
-    def step_size(self, t: int) -> torch.Tensor:
-        """Learned size of step ``t``; steps beyond the trained ones reuse the last size."""
-        return self.log_step[min(t, self.cfg.steps - 1)].exp()
-
     def descend(self, logits: torch.Tensor, features: list[torch.Tensor], steps: int,
                 create_graph: bool) -> list[torch.Tensor]:
-        """Run ``steps`` gradient steps on the logits; return all iterates including the start."""
-        iterates = [logits]
-        for t in range(steps):
-            with torch.enable_grad():
-                x = logits if logits.requires_grad else logits.detach().requires_grad_(True)
-                energy = self.energy(torch.sigmoid(x), features).sum()  # samples are independent
-                (grad,) = torch.autograd.grad(energy, x, create_graph=create_graph)
-            logits = x - self.step_size(t) * grad
-            if not create_graph:
-                logits = logits.detach()
-            iterates.append(logits)
-        return iterates
+        """Run ``steps`` gradient steps on the logits (B, R, R, R); return all iterates including the start."""
+        energy_fn = lambda x: self.energy(torch.sigmoid(x), features)  # noqa: E731  (B,): samples independent
+        return self.optimizer(logits, energy_fn, steps, create_graph)
 
     def forward(self, images: torch.Tensor, steps: int | None = None) -> list[torch.Tensor]:
         """Return logits iterates [(B, R, R, R)] x (steps + 1) for images (B, 3, S, S)."""
@@ -85,6 +76,24 @@ class IGEVoxelModel(nn.Module):
         features = self.encoder(images)
         steps = self.cfg.steps if steps is None else steps
         return self.descend(self.initial(features), features, steps, create_graph=self.training)
+
+
+def _rename_legacy_keys(module, state_dict, prefix, *_) -> None:
+    """Load checkpoints written before the model used the core optimizer (``log_step`` -> ``optimizer.log_step``)."""
+    if prefix + "log_step" in state_dict and prefix + "optimizer.log_step" not in state_dict:
+        state_dict[prefix + "optimizer.log_step"] = state_dict.pop(prefix + "log_step")
+
+
+def predict_batches(model, images: np.ndarray, device, steps: int | None = None, batch: int = 32) -> list[np.ndarray]:
+    """Return per-iterate probabilities [(N, R, R, R)] of a model over uint8 images (N, S, S, 3)."""
+    model.eval()
+    outs = None
+    for s in range(0, len(images), batch):
+        with torch.no_grad():
+            its = model(image_to_tensor(images[s:s + batch]).to(device), steps=steps)
+        probs = [torch.sigmoid(x).cpu().numpy() for x in its]
+        outs = probs if outs is None else [np.concatenate([a, b]) for a, b in zip(outs, probs)]
+    return outs
 
 
 def bce_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

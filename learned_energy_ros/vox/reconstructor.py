@@ -9,13 +9,13 @@ import numpy as np
 import torch
 
 from learned_energy_ros.core.camera import Camera
+from learned_energy_ros.core.device import resolve_device
 from learned_energy_ros.core.unrolled import MAX_STEPS
-from learned_energy_ros.vox.canonical import to_canonical
+from learned_energy_ros.vox.canonical_image import resample_to_canonical
 from learned_energy_ros.vox.checkpoint import load_model
 from learned_energy_ros.vox.dataset import ViewConfig, depth_range
 from learned_energy_ros.vox.frustum import FrustumGrid
 from learned_energy_ros.vox.model import image_to_tensor
-from learned_energy_ros.vox.train import resolve_device
 
 __all__ = ["ReconstructionError", "VoxelResult", "Reconstructor", "load_reconstructor", "DEFAULT_NEAR", "DEFAULT_FAR"]
 
@@ -115,7 +115,7 @@ class Reconstructor:
         if steps is not None and not (isinstance(steps, (int, np.integer)) and 0 <= steps <= MAX_STEPS):
             raise ReconstructionError(f"steps must be an int in [0, {MAX_STEPS}], got {steps!r}")
         try:
-            canon, cam = to_canonical(image, camera, self.view.image_size, roi)
+            canon, cam = resample_to_canonical(image, camera, self.view.image_size, roi)
         except ValueError as err:
             raise ReconstructionError(str(err)) from None
         with torch.no_grad():

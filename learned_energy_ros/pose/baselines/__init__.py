@@ -18,12 +18,13 @@ from pathlib import Path
 
 import torch
 
+from learned_energy_ros.core.device import resolve_device
 from learned_energy_ros.core.skeleton import TRAINING_SKELETON
+from learned_energy_ros.pose.baselines.baseline_training import BaselineConfig, train_gan, train_martinez
 from learned_energy_ros.pose.baselines.features import BaselineError
 from learned_energy_ros.pose.baselines.gan_prior import GanArgs, GanPrior
 from learned_energy_ros.pose.baselines.martinez import MartinezLifter, parse_method
 from learned_energy_ros.pose.baselines.reprojection import ReprojectionFit
-from learned_energy_ros.pose.baselines.training import BaselineConfig, resolve_device, train_gan, train_martinez
 
 __all__ = ["train_baseline", "load_baseline", "default_init_name", "BaselineConfig", "BaselineError", "METHODS", "models_dir",
            "checkpoint_name"]
@@ -78,7 +79,7 @@ _POOLS: dict = {}
 def _samplers(train_clips, val_clips, cfg: BaselineConfig):
     from learned_energy_ros.core.virtual_camera import DetectorNoise
     from learned_energy_ros.pose.dataset import PoseSampler, fixed_eval_set, standard13_eval_set
-    from learned_energy_ros.pose.training import CAMERA_PRESETS, camera_ranges
+    from learned_energy_ros.pose.ige_training import CAMERA_PRESETS, camera_ranges
 
     if cfg.cameras not in CAMERA_PRESETS:
         raise BaselineError(f"unknown camera preset {cfg.cameras!r}; use one of {sorted(CAMERA_PRESETS)}")

@@ -9,11 +9,12 @@ from pathlib import Path
 import torch
 import yaml
 
+from learned_energy_ros.core.device import resolve_device
 from learned_energy_ros.core.virtual_camera import DetectorNoise
 from learned_energy_ros.pose.dataset import PoseSampler, fixed_eval_set, standard13_eval_set
+from learned_energy_ros.pose.ige_training import (TrainConfig, body_augment, camera_ranges, checkpoint_dict,
+                                                  descent_loss, init_loss, seed_everything, timer, train_stage)
 from learned_energy_ros.pose.model import IGEPoseModel
-from learned_energy_ros.pose.training import (TrainConfig, body_augment, camera_ranges, checkpoint_dict,
-                                              descent_loss, init_loss, seed_everything, timer, train_stage)
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +49,6 @@ def resolve_config(args) -> TrainConfig:
     return cfg
 
 
-def _device(name: str) -> torch.device:
-    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name))
-
-
 def evaluate_steps(model: IGEPoseModel, batch, steps=EVAL_STEPS) -> dict:
     """Pose metrics of ``model`` on ``batch`` at each step count."""
     from learned_energy_ros.core.metrics import pose_metrics
@@ -75,7 +72,7 @@ def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = Fals
     """Train per ``cfg``; write ``<out>/lifter.pt`` and ``<out>/config.yaml``; return the metadata."""
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
-    device = _device(cfg.device)
+    device = resolve_device(cfg.device)
     out.mkdir(parents=True, exist_ok=True)
     if cfg.method == "init-only":
         cfg.lifter.default_steps = 0

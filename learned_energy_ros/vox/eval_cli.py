@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from learned_energy_ros.core.device import resolve_device
 from learned_energy_ros.core.flops import count_flops, count_params
 from learned_energy_ros.core.metrics import voxel_iou
 from learned_energy_ros.vox.checkpoint import CheckpointError, load_model, resolve_checkpoint
 from learned_energy_ros.vox.dataset import build_samples
-from learned_energy_ros.vox.train import predict_batches, resolve_device
+from learned_energy_ros.vox.model import predict_batches
 
 __all__ = ["main", "evaluate_model", "per_object", "measure_cost"]
 

@@ -8,18 +8,18 @@ from pathlib import Path
 import numpy as np
 
 from learned_energy_ros.core.camera import Camera
-from learned_energy_ros.vox.canonical import canonical_camera_for
+from learned_energy_ros.vox.canonical_image import canonical_camera_for
 from learned_energy_ros.vox.dataset import look_at
 from learned_energy_ros.vox.frustum import FrustumGrid
-from learned_energy_ros.vox.procedural import random_shape
-from learned_energy_ros.vox.render import render
+from learned_energy_ros.vox.mesh_render import render
+from learned_energy_ros.vox.procedural_shapes import random_shape
 from learned_energy_ros.vox.voxelize import voxelize_frustum
 
-__all__ = ["DemoScene", "demo_scene", "save_comparison", "demo_camera"]
+__all__ = ["ObjectScene", "DemoScene", "demo_scene", "save_comparison", "demo_camera"]
 
 
 @dataclass
-class DemoScene:
+class ObjectScene:
     """A rendered object view with its ground truth in the reconstructor's frustum grid."""
 
     image: np.ndarray  # (H, W, 3) uint8 raw (distorted) image
@@ -30,6 +30,9 @@ class DemoScene:
     far: float
 
 
+DemoScene = ObjectScene  # the name it had before the person scene of ``demo/`` took it; kept for callers
+
+
 def demo_camera(width: int = 160, height: int = 120, frame_id: str = "camera_optical_frame") -> Camera:
     """Return the demo's small camera: ~45 deg horizontal view, mild barrel distortion."""
     f = 0.5 * width / math.tan(math.radians(45) / 2)
@@ -38,7 +41,7 @@ def demo_camera(width: int = 160, height: int = 120, frame_id: str = "camera_opt
 
 
 def demo_scene(seed: int = 0, resolution: int = 32, image_size: int = 64, distance: float = 1.0,
-               camera: Camera | None = None) -> DemoScene:
+               camera: Camera | None = None) -> ObjectScene:
     """Render a procedural object for the demo and its true occupancy.
 
     The object (box, cylinder or composite) sits ``distance`` metres in front of
@@ -53,7 +56,7 @@ def demo_scene(seed: int = 0, resolution: int = 32, image_size: int = 64, distan
         camera: raw camera; default ``demo_camera()``.
 
     Returns:
-        ``DemoScene`` (image, camera, occupancy, grid, near, far).
+        ``ObjectScene`` (image, camera, occupancy, grid, near, far).
     """
     rng = np.random.default_rng(seed)
     cam = camera or demo_camera()
@@ -68,7 +71,7 @@ def demo_scene(seed: int = 0, resolution: int = 32, image_size: int = 64, distan
     image = render(obj, cam, rot, t, radius, background=bg).rgb
     near, far = distance * (1 - s), distance * (1 + s)
     grid = FrustumGrid(canon, resolution, near, far)
-    return DemoScene(image, cam, voxelize_frustum(obj, grid, rot, t, radius), grid, near, far)
+    return ObjectScene(image, cam, voxelize_frustum(obj, grid, rot, t, radius), grid, near, far)
 
 
 def _draw_voxels(ax, occ: np.ndarray, title: str, color) -> None:

@@ -11,21 +11,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from learned_energy_ros.core.device import resolve_device
 from learned_energy_ros.core.metrics import voxel_iou
 from learned_energy_ros.vox.checkpoint import CheckpointError, build_model, load_model, save_checkpoint
 from learned_energy_ros.vox.dataset import ViewConfig, build_samples
-from learned_energy_ros.vox.model import LOSSES, image_to_tensor
+from learned_energy_ros.vox.model import LOSSES, image_to_tensor, predict_batches
 
-__all__ = ["main", "train", "predict_batches", "resolve_device", "warm_start"]
+__all__ = ["main", "train", "warm_start"]
 
 log = logging.getLogger(__name__)
-
-
-def resolve_device(device: str) -> torch.device:
-    """Map ``auto`` to cuda when available, else cpu."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,18 +66,6 @@ def warm_start(checkpoint: str, kind: str) -> tuple[torch.nn.Module, ViewConfig,
     # only the file name: committed yaml files carry no machine paths
     lineage = {"checkpoint": Path(checkpoint).name, "iterations_before": total, "previous_training": prior}
     return model, vcfg, lineage
-
-
-def predict_batches(model, images: np.ndarray, device, steps: int | None = None, batch: int = 32) -> list[np.ndarray]:
-    """Return per-iterate probabilities [(N, R, R, R)] of a model over uint8 images (N, S, S, 3)."""
-    model.eval()
-    outs = None
-    for s in range(0, len(images), batch):
-        with torch.no_grad():
-            its = model(image_to_tensor(images[s:s + batch]).to(device), steps=steps)
-        probs = [torch.sigmoid(x).cpu().numpy() for x in its]
-        outs = probs if outs is None else [np.concatenate([a, b]) for a, b in zip(outs, probs)]
-    return outs
 
 
 def _batch(data: dict, idx: np.ndarray, rng: np.random.Generator, device) -> tuple[torch.Tensor, torch.Tensor]:

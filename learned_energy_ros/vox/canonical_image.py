@@ -6,7 +6,7 @@ import numpy as np
 
 from learned_energy_ros.core.camera import Camera
 
-__all__ = ["canonical_camera_for", "to_canonical", "scale_camera"]
+__all__ = ["canonical_camera_for", "resample_to_canonical", "scale_camera"]
 
 
 def _roi_box(camera: Camera, roi) -> tuple[float, float, float, float]:
@@ -48,8 +48,8 @@ def scale_camera(camera: Camera, factor: float, width: int, height: int) -> Came
     return Camera(K, camera.D, camera.distortion_model, width, height, camera.frame_id)
 
 
-def to_canonical(image: np.ndarray, camera: Camera, size: int, roi=None) -> tuple[np.ndarray, Camera]:
-    """Undistort and resample ``image`` into the canonical camera.
+def resample_to_canonical(image: np.ndarray, camera: Camera, size: int, roi=None) -> tuple[np.ndarray, Camera]:
+    """Undistort and resample ``image`` into the canonical pinhole camera (an image operation, not a pose one).
 
     Args:
         image: (H, W, 3) uint8 raw image of ``camera``.

@@ -54,13 +54,6 @@ class BaselineConfig:
         return cls(**{k: v for k, v in values.items() if k in names})
 
 
-def resolve_device(device: str) -> torch.device:
-    """Map ``auto`` to cuda when available, else cpu."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def _set_lr(opt, cfg: BaselineConfig, it: int, elapsed: float) -> None:
     """Exponential decay over the run's progress (iterations or wall time, whichever is further along)."""
     progress = min(1.0, max((it + 1) / max(cfg.iterations, 1), elapsed / max(cfg.time_limit_s, 1e-9)))
