@@ -92,11 +92,34 @@ def test_temporal_term_gets_gradient_with_history(batch):
     model = IGEPoseModel(TINY)
     can = model.canonical(batch.normalized, batch.scores)
     pose = targets(model, batch, can).pose
-    ctx = model.context(can, batch.scores, previous=pose + 0.1, temporal_weight=torch.ones(12))
-    model.energy.temporal(pose, ctx).sum().backward()
-    assert model.energy.temporal.raw_weight.grad.abs() > 0
+    bent = pose.clone()
+    bent[:, 13] += 0.1  # one wrist moved
+    ctx = model.context(can, batch.scores, previous=bent, temporal_weight=torch.ones(12))
+    temporal = model.energy.temporal
+    temporal(pose, ctx).sum().backward()
+    assert temporal.raw_weight.grad.abs() > 0 and temporal.raw_tau.grad.abs() > 0
     ctx.temporal_weight = torch.zeros(12)
-    assert torch.all(model.energy.temporal(pose, ctx) == 0)
+    assert torch.all(temporal(pose, ctx) == 0)
+
+
+def test_temporal_term_is_root_relative_and_fades_with_time(batch):
+    """A whole-body shift costs nothing (no pull on the distance, so no lag); older history weighs less."""
+    model = IGEPoseModel(TINY)
+    can = model.canonical(batch.normalized, batch.scores)
+    pose = targets(model, batch, can).pose
+    temporal = model.energy.temporal
+    shifted = model.context(can, batch.scores, previous=pose + torch.tensor([0.3, -0.2, 0.5]), temporal_weight=torch.ones(12))
+    assert torch.allclose(temporal(pose, shifted), torch.zeros(12), atol=1e-5)
+    bent = pose.clone()
+    bent[:, 13] += 0.1
+    near = model.context(can, batch.scores, previous=bent, temporal_weight=torch.ones(12))
+    near.dt = torch.full((12,), 1 / 60)
+    far = model.context(can, batch.scores, previous=bent, temporal_weight=torch.ones(12))
+    far.dt = torch.full((12,), 0.5)
+    assert torch.all(temporal(pose, near) > temporal(pose, far)) and torch.all(temporal(pose, far) > 0)
+    start = temporal.warm_start(pose, near)  # share sigmoid(0) = 1/2 of the way to the previous articulation
+    assert torch.allclose(start[:, 13] - pose[:, 13], torch.full((12, 3), 0.05), atol=1e-5)
+    assert torch.equal(temporal.warm_start(pose, model.context(can, batch.scores)), pose)
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +170,43 @@ def test_lift_shapes_empty_missing_nan_and_other_layouts(lifter, batch):
     assert lifter.lift(kp, sc, cam, previous=prev, steps=2).joints.shape == (12, 17, 3)
     with pytest.raises(LiftError):
         lifter.lift(kp, sc, cam, previous=prev[:3])
+    with pytest.raises(LiftError):
+        lifter.lift(kp, sc, cam, previous=prev, previous_dt=-0.1)
+
+
+def test_published_energy_leaves_the_temporal_term_out(lifter, batch):
+    """A fast mover must not look implausible: the energy is consistency + feasibility only."""
+    cam = Camera.from_fov(60, 640, 480)
+    kp = cam.normalized_to_pixels(batch.normalized.numpy())
+    sc = batch.scores.numpy()
+    plain = lifter.lift(kp, sc, cam, steps=0)
+    far_away = plain.joints + np.array([0.0, 0.0, 3.0], np.float32) + np.random.default_rng(0).normal(0, 0.2, (12, 17, 3))
+    with_history = lifter.lift(kp, sc, cam, previous=far_away, steps=0, temporal_weight=100.0)
+    model = lifter.model
+    xy, s = batch.normalized, batch.scores
+    can = model.canonical(xy, s)
+    pose0, _ = model.initial(can, s)
+    start = model.energy(pose0, model.context(can, s)).detach().numpy()
+    assert np.allclose(plain.energy, start, rtol=1e-4) and np.allclose(with_history.energy.shape, (12,))
+    assert np.all(np.isfinite(with_history.energy)) and with_history.energy.max() < 10 * max(plain.energy.max(), 1.0)
+
+
+def test_height_prior_scales_size_and_distance_together(lifter, batch):
+    cam = Camera.from_fov(60, 640, 480)
+    kp = cam.normalized_to_pixels(batch.normalized.numpy())
+    sc = batch.scores.numpy()
+    with pytest.raises(LiftError, match="stature"):
+        lifter.lift(kp, sc, cam, height_prior=1.9)  # this test checkpoint records no prior
+    lifter.metadata["stature"] = [1.7, 0.1]
+    try:
+        base = lifter.lift(kp, sc, cam, steps=2)
+        tall = lifter.lift(kp, sc, cam, steps=2, height_prior=1.87)
+        assert np.allclose(tall.joints, base.joints * 1.1, rtol=1e-5)
+        assert np.allclose(cam.project(tall.joints), cam.project(base.joints), atol=1e-3)  # same 2D fit
+        with pytest.raises(LiftError):
+            lifter.lift(kp, sc, cam, height_prior=7.0)
+    finally:
+        lifter.metadata["stature"] = None
 
 
 def test_train_config_round_trip():
@@ -165,6 +225,7 @@ def test_closed_form_energy_gradient_matches_autograd(batch):
     pose = (targets(model, batch, can).pose + 0.1 * torch.randn(12, 17, 3)).double().requires_grad_(True)
     model.double()
     ctx = model.context(can, sc.double(), previous=torch.randn(12, 17, 3).double(), temporal_weight=torch.rand(12).double())
+    ctx.dt = torch.rand(12).double() * 0.2
     ctx.obs, ctx.scale = ctx.obs.double(), ctx.scale.double()
     value = model.energy(pose, ctx)
     grad = torch.autograd.grad(value.sum(), pose)[0]

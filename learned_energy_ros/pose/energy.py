@@ -30,6 +30,7 @@ class EnergyContext:
         scale: (B,) 2D person size (perspective strength of the canonical projection).
         previous: (B, 17, 3) previous canonical pose of the track, or None.
         temporal_weight: (B,) user weight of the temporal term (0 = no history).
+        dt: (B,) seconds between ``previous`` and this frame (None: ``TemporalEnergy.DEFAULT_DT``).
     """
 
     obs: torch.Tensor
@@ -38,11 +39,13 @@ class EnergyContext:
     scale: torch.Tensor
     previous: torch.Tensor | None = None
     temporal_weight: torch.Tensor | None = None
+    dt: torch.Tensor | None = None
 
     def expand(self, k: int) -> "EnergyContext":
         """Repeat every sample ``k`` times (for multi-hypothesis descents; sample-major order)."""
         rep = lambda t: None if t is None else t.repeat_interleave(k, 0)  # noqa: E731
-        return EnergyContext(rep(self.obs), rep(self.mask), rep(self.scores), rep(self.scale), rep(self.previous), rep(self.temporal_weight))
+        return EnergyContext(rep(self.obs), rep(self.mask), rep(self.scores), rep(self.scale), rep(self.previous),
+                             rep(self.temporal_weight), rep(self.dt))
 
 
 class SoftplusMLP(nn.Module):
@@ -124,18 +127,54 @@ class FeasibilityEnergy(nn.Module):
 
 
 class TemporalEnergy(nn.Module):
-    """``weight * |P - P_previous|^2`` in person-size units; zero without history."""
+    """How much the articulation changed since the track's previous pose, fading with the time between frames.
 
-    def __init__(self, weight: float = 1.0) -> None:
+    ``w exp(-dt / tau) |(P - P_root) - (Q - Q_root)|^2`` for the previous pose ``Q`` (person-size units): root-relative,
+    so it smooths the articulation without pulling the root, which would lag the distance. The weight ``w``, the
+    time constant ``tau`` and the warm start (the descent starts from the initial net's pose moved a learned share
+    of the way to the previous articulation) are trained on consecutive frames at 10-60 Hz with dropped frames.
+    Zero without history.
+    """
+
+    #: Seconds assumed between frames when a caller gives no time stamps (30 Hz).
+    DEFAULT_DT = 1.0 / 30.0
+    #: Raw warm-start logit of checkpoints saved before the warm start existed: sigmoid(-20) ~ 0 (no warm start).
+    WARM_OFF = -20.0
+
+    def __init__(self, weight: float = 1.0, tau: float = 0.2, warm: float = 0.0) -> None:
         super().__init__()
         self.raw_weight = nn.Parameter(torch.log(torch.expm1(torch.tensor(weight))))
+        self.raw_tau = nn.Parameter(torch.log(torch.expm1(torch.tensor(tau))))
+        self.raw_warm = nn.Parameter(torch.tensor(float(warm)))  # sigmoid: share of the way to the previous pose
+        self._register_load_state_dict_pre_hook(self._fill_missing)
+
+    def _fill_missing(self, state_dict, prefix, *_args) -> None:
+        """Checkpoints from before ``tau`` and the warm start load with the behaviour they were trained with."""
+        state_dict.setdefault(prefix + "raw_tau", torch.tensor(1e6))  # exp(-dt / 1e6) = 1: no fading
+        state_dict.setdefault(prefix + "raw_warm", torch.tensor(self.WARM_OFF))
+
+    def fade(self, ctx: EnergyContext) -> torch.Tensor:
+        """(B,) effective weight ``w exp(-dt / tau) * temporal_weight`` of each sample."""
+        dt = ctx.dt if ctx.dt is not None else torch.full_like(ctx.temporal_weight, self.DEFAULT_DT)
+        return F.softplus(self.raw_weight) * torch.exp(-dt / F.softplus(self.raw_tau)) * ctx.temporal_weight
+
+    @staticmethod
+    def articulation_change(pose: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
+        """(B, 17, 3) root-relative difference of ``pose`` and ``previous`` (pelvis = joint 0)."""
+        prev = torch.nan_to_num(previous)
+        return (pose - pose[:, :1]) - (prev - prev[:, :1])
+
+    def warm_start(self, pose0: torch.Tensor, ctx: EnergyContext) -> torch.Tensor:
+        """Start pose (B, 17, 3): ``pose0`` moved toward the previous articulation (kept where there is none)."""
+        if ctx.previous is None or ctx.temporal_weight is None:
+            return pose0
+        share = torch.sigmoid(self.raw_warm) * (self.fade(ctx) > 0).to(pose0.dtype)  # (B,)
+        return pose0 - share[:, None, None] * self.articulation_change(pose0, ctx.previous)
 
     def forward(self, pose: torch.Tensor, ctx: EnergyContext) -> torch.Tensor:
         if ctx.previous is None or ctx.temporal_weight is None:
             return pose.new_zeros(pose.shape[0])
-        prev = torch.nan_to_num(ctx.previous)
-        d2 = ((pose - prev) ** 2).sum((-1, -2))
-        return F.softplus(self.raw_weight) * ctx.temporal_weight * d2
+        return self.fade(ctx) * (self.articulation_change(pose, ctx.previous) ** 2).sum((-1, -2))
 
 
 def _invalidate_after_load(module: "PoseEnergy", _incompatible_keys) -> None:

@@ -188,11 +188,13 @@ def energy_and_grad(energy: PoseEnergy, pose: torch.Tensor, ctx: EnergyContext, 
     ef, gf = _feasibility(pose, st["feasibility"], need_grad)
     value, grad = ec + ef, (gc + gf if need_grad else None)
     if ctx.previous is not None and ctx.temporal_weight is not None:
-        w = F.softplus(energy.temporal.raw_weight) * ctx.temporal_weight  # (B,)
-        delta = pose - torch.nan_to_num(ctx.previous)
+        w = energy.temporal.fade(ctx)  # (B,)
+        delta = energy.temporal.articulation_change(pose, ctx.previous)  # (B, 17, 3), zero at the root
         value = value + w * (delta * delta).sum((-1, -2))
         if need_grad:
-            grad = grad + 2 * w[:, None, None] * delta
+            g = 2 * w[:, None, None] * delta
+            g[:, 0] -= g.sum(1)  # the root moves every root-relative joint
+            grad = grad + g
     return value, grad
 
 

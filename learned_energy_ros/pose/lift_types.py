@@ -33,3 +33,9 @@ class LiftResult:
     trajectory: np.ndarray | None = None
     hypotheses: np.ndarray | None = None
     hypothesis_energy: np.ndarray | None = None
+
+    def scaled(self, factor: float) -> "LiftResult":
+        """The same skeletons ``factor`` times larger and farther (about the camera centre: the 2D is unchanged)."""
+        grow = lambda a: None if a is None else (a * np.float32(factor)).astype(np.float32)  # noqa: E731
+        return LiftResult(grow(self.joints), self.skeleton, self.energy, grow(self.trajectory), grow(self.hypotheses),
+                          self.hypothesis_energy)

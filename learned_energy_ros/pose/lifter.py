@@ -56,6 +56,21 @@ class Lifter:
     def input_skeleton(self) -> str:
         return self.model.config.input_skeleton
 
+    @property
+    def trained_stature(self) -> float | None:
+        """Mean stature (m) of the people the checkpoint was trained on (its metric size prior), if recorded."""
+        stature = self.metadata.get("stature")
+        return float(stature[0]) if stature else None
+
+    def _height_ratio(self, height_prior) -> float:
+        if height_prior is None:
+            return 1.0
+        if not (isinstance(height_prior, (int, float, np.floating)) and 0.5 <= float(height_prior) <= 2.5):
+            raise LiftError(f"height_prior must be a stature in [0.5, 2.5] m, got {height_prior!r}")
+        if self.trained_stature is None:
+            raise LiftError("this checkpoint records no stature prior, so height_prior cannot be applied")
+        return float(height_prior) / self.trained_stature
+
     # ------------------------------------------------------------------ helpers
     def _remap(self, values: torch.Tensor, scores: torch.Tensor, layout: str):
         """Re-index (N, J, C) / (N, J) from ``layout`` to the trained layout by joint name (absent -> score 0)."""
@@ -102,7 +117,7 @@ class Lifter:
 
     def lift(self, keypoints_px, scores, camera: Camera, input_skeleton: str = "coco17", previous=None,
              steps: int | None = None, hypotheses: int = 1, temporal_weight: float | None = None,
-             return_trajectory: bool = False) -> LiftResult:
+             return_trajectory: bool = False, previous_dt=None, height_prior: float | None = None) -> LiftResult:
         """Lift N people seen by ``camera`` to metric 3D.
 
         Args:
@@ -115,6 +130,11 @@ class Lifter:
             hypotheses: K descents from perturbed starts (K > 1 returns all with their energies).
             temporal_weight: weight of the temporal energy when ``previous`` is given (default 1).
             return_trajectory: also return every iterate.
+            previous_dt: seconds since ``previous`` (scalar or (N,)); default ``TemporalEnergy.DEFAULT_DT``.
+                The temporal term fades with it, so a dropped frame or a slow camera weighs history less.
+            height_prior: mean stature (m) of the people this camera sees (e.g. 1.2 for children); None keeps
+                the checkpoint's prior. A single image cannot tell a tall person far away from a short one
+                nearby, so this scales the skeletons and their distance together (the 2D fit is unchanged).
         Returns:
             ``LiftResult``.
         Raises:
@@ -130,11 +150,16 @@ class Lifter:
         xy = camera.normalize(kp)  # (N, J, 2) undistorted normalized
         t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=self.device)  # noqa: E731
         xy, sc_t = self._remap(t(np.where(sc[..., None] > self.config.min_score, xy, 0.0)), t(sc), layout)
+        ratio = self._height_ratio(height_prior)
+        if previous is not None and ratio != 1.0:
+            previous = np.asarray(previous, dtype=np.float64) / ratio  # back to the model's own size prior
         with torch.inference_mode():
-            return self._lift(xy, sc_t, previous, steps, int(hypotheses), temporal_weight, return_trajectory)
+            result = self._lift(xy, sc_t, previous, steps, int(hypotheses), temporal_weight, return_trajectory,
+                                previous_dt)
+        return result if ratio == 1.0 else result.scaled(ratio)
 
-    def _lift(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory) -> LiftResult:
-        return descend_hypotheses(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory)
+    def _lift(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory, previous_dt=None) -> LiftResult:
+        return descend_hypotheses(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory, previous_dt)
 
     def _empty(self, steps: int, K: int, return_trajectory: bool) -> LiftResult:
         J = len(self.skeleton)
@@ -163,4 +188,5 @@ def load_lifter(checkpoint: str | Path = "default", device: str = "auto") -> Lif
     model.load_state_dict(ck["weights"])
     metadata = dict(ck.get("metadata") or {})
     metadata.setdefault("method", (ck.get("config") or {}).get("method", "ige"))  # "ige" or "init-only"
+    metadata.setdefault("stature", (ck.get("config") or {}).get("stature"))  # [mean, std] m, or None
     return Lifter(model, dev, metadata)

@@ -25,20 +25,20 @@ def _expand(can: Canonical, k: int) -> Canonical:
     return Canonical(rays_c=rep(can.rays_c), R=rep(can.R), scale=rep(can.scale), mask=rep(can.mask))
 
 
-def _temporal(lifter, ctx, can: Canonical, size: torch.Tensor, previous, weight):
-    N = can.R.shape[0]
+def _previous(lifter, previous, N: int, device) -> torch.Tensor:
     prev = np.asarray(previous, dtype=np.float64)
     if prev.shape != (N, len(lifter.skeleton), 3):
         raise LiftError(f"previous must be (N, {len(lifter.skeleton)}, 3) = ({N}, ...), got {prev.shape}")
-    has = np.isfinite(prev).all(axis=(1, 2))  # (N,) NaN rows = no history
-    X = torch.as_tensor(np.where(has[:, None, None], prev, 0.0), dtype=torch.float32, device=size.device)
-    depth = size / can.scale
-    Xc = X @ can.R.transpose(1, 2)  # (N, 17, 3) canonical frame
-    Xc = Xc - torch.stack([torch.zeros_like(depth), torch.zeros_like(depth), depth], -1)[:, None]
-    ctx.previous = Xc / size[:, None, None]
-    w = 1.0 if weight is None else float(weight)
-    ctx.temporal_weight = torch.as_tensor(has, dtype=torch.float32, device=size.device) * w
-    return ctx
+    return torch.as_tensor(prev, dtype=torch.float32, device=device)
+
+
+def _ages(dt, N: int, device) -> torch.Tensor | None:
+    if dt is None:
+        return None
+    ages = np.broadcast_to(np.asarray(dt, dtype=np.float64), (N,))
+    if not np.all(np.isfinite(ages) & (ages >= 0)):
+        raise LiftError(f"previous_dt must be finite seconds >= 0, got {dt!r}")
+    return torch.as_tensor(ages, dtype=torch.float32, device=device)
 
 
 def _starts(pose0: torch.Tensor, K: int, sigma: float) -> torch.Tensor:
@@ -53,20 +53,28 @@ def _starts(pose0: torch.Tensor, K: int, sigma: float) -> torch.Tensor:
     return torch.stack(starts, 1)
 
 
-def descend_hypotheses(lifter, xy, sc, previous, steps: int, K: int, temporal_weight, return_trajectory: bool):
-    """Run the unrolled descent from K starts per person and assemble a ``LiftResult``."""
+def descend_hypotheses(lifter, xy, sc, previous, steps: int, K: int, temporal_weight, return_trajectory: bool,
+                       previous_dt=None):
+    """Run the unrolled descent from K starts per person and assemble a ``LiftResult``.
+
+    With ``previous`` the temporal term joins the descent and its first start is warm (moved toward the previous
+    articulation); the published ``energy`` is consistency + feasibility only, the plausibility of the pose.
+    """
     model = lifter.model
     N = xy.shape[0]
     can = model.canonical(xy, sc)
     pose0, size = model.initial(can, sc)  # (N, 17, 3), (N,)
     ctx = model.context(can, sc)
     if previous is not None:
-        ctx = _temporal(lifter, ctx, can, size, previous, temporal_weight)
+        ctx = model.with_previous(ctx, can, size, _previous(lifter, previous, N, xy.device),
+                                  _ages(previous_dt, N, xy.device), 1.0 if temporal_weight is None else float(temporal_weight))
+        pose0 = model.energy.temporal.warm_start(pose0, ctx)
     starts = _starts(pose0, K, model.config.hypothesis_sigma).flatten(0, 1)  # (N*K, 17, 3)
     ctx_k = ctx.expand(K)
     fn = EnergyFunction(model.energy, ctx_k)
     iterates = model.optimizer(starts, fn, steps)
-    energy = fn.value(iterates[-1]).view(N, K)  # closed form, shares the descent's prepared constants
+    energy = fn.value(iterates[-1])  # closed form, shares the descent's prepared constants
+    energy = (energy - model.energy.temporal(iterates[-1], ctx_k)).view(N, K)  # plausibility: no temporal term
     best = energy.argmin(1)  # (N,)
     can_k, size_k = _expand(can, K), size.repeat_interleave(K)
     final = model.to_metric(iterates[-1], can_k, size_k).view(N, K, -1, 3)

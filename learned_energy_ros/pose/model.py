@@ -109,6 +109,26 @@ class IGEPoseModel(nn.Module):
         return EnergyContext(obs=can.rays_c, mask=m, scores=scores * m, scale=can.scale, previous=previous,
                              temporal_weight=temporal_weight)
 
+    def with_previous(self, ctx: EnergyContext, can: Canonical, size: torch.Tensor, previous: torch.Tensor,
+                      dt: torch.Tensor | None = None, weight: float | torch.Tensor = 1.0) -> EnergyContext:
+        """Add each track's previous pose to a context: the temporal term and the warm start then use it.
+
+        Args:
+            ctx: context of the current frame.
+            can, size: the current frame's canonical batch and metric size (B,) (m).
+            previous: (B, 17, 3) previous estimate (meters, optical frame); rows with a NaN have no history.
+            dt: (B,) seconds since that estimate (None: ``TemporalEnergy.DEFAULT_DT``).
+            weight: user weight of the temporal term (scalar or (B,)).
+        """
+        has = torch.isfinite(previous).all(-1).all(-1)  # (B,)
+        X = torch.where(has[:, None, None], previous, torch.zeros_like(previous)) @ can.R.transpose(1, 2)
+        depth = size / can.scale
+        X = X - torch.stack([torch.zeros_like(depth), torch.zeros_like(depth), depth], -1)[:, None]
+        ctx.previous = X / size[:, None, None]  # (B, 17, 3) in the current frame's canonical units
+        ctx.temporal_weight = has.to(size.dtype) * torch.as_tensor(weight, dtype=size.dtype, device=size.device)
+        ctx.dt = None if dt is None else torch.as_tensor(dt, dtype=size.dtype, device=size.device).expand_as(size)
+        return ctx
+
     def initial(self, can: Canonical, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Initial canonical pose (B, 17, 3) and metric size (B,) (m)."""
         pose, log_size = self.init_net(can, scores)
