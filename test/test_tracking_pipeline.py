@@ -26,8 +26,9 @@ class RecordingLifter:
         self.energies = energies
 
     def lift(self, keypoints_px, scores, camera, input_skeleton="coco17", previous=None, steps=None,
-             temporal_weight=None, **_):
-        self.calls.append(SimpleNamespace(previous=previous, steps=steps, temporal_weight=temporal_weight))
+             temporal_weight=None, previous_dt=None, height_prior=None, **_):
+        self.calls.append(SimpleNamespace(previous=previous, steps=steps, temporal_weight=temporal_weight,
+                                          previous_dt=previous_dt, height_prior=height_prior))
         xy = camera.normalize(keypoints_px.astype(np.float64))
         mapping = joint_mapping(input_skeleton, "h36m17")
         joints = np.zeros((len(xy), 17, 3))
@@ -54,6 +55,14 @@ def test_tracks_and_warm_start_previous_on_second_frame():
     np.testing.assert_allclose(lifter.calls[1].previous, first.joints)
     assert lifter.calls[1].temporal_weight == 2.0 and lifter.calls[1].steps == 3
     assert second.joints.shape == (2, 17, 3) and second.confidence.shape == (2, 17)
+    np.testing.assert_allclose(lifter.calls[1].previous_dt, [0.1, 0.1])  # the real time since each track's 3D
+    pipe.process(detections(n=1, stamp=0.35))  # a frame with one person only: track 1 keeps its older skeleton
+    pipe.process(detections(stamp=0.4))
+    np.testing.assert_allclose(lifter.calls[3].previous_dt, [0.05, 0.3])
+    assert lifter.calls[3].height_prior is None
+    pipe.reconfigure(person_height_prior=1.2)
+    pipe.process(detections(stamp=0.45))
+    assert lifter.calls[4].height_prior == 1.2
 
 
 def test_zero_temporal_weight_disables_smoothing():

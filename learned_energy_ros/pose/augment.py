@@ -99,23 +99,28 @@ class BodyAugment:
     segment_std: float = 0.06
     stature: tuple | None = ADULT_STATURE_M
 
-    def __call__(self, joints: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Return augmented copies of poses (B, 27, 3) (meters, world +Z up); the pelvis stays in place."""
+    def __call__(self, joints: np.ndarray, rng: np.random.Generator, repeat: int = 1) -> np.ndarray:
+        """Return augmented copies of poses (B, 27, 3) (meters, world +Z up); the pelvis stays in place.
+
+        ``repeat``: consecutive poses that are one body (frames of one window) share one draw (B % repeat == 0).
+        """
         P = np.asarray(joints, dtype=np.float64)
-        assert P.ndim == 3 and P.shape[1:] == (27, 3), P.shape
-        B = P.shape[0]
-        flip = rng.random(B) < self.mirror_prob
+        assert P.ndim == 3 and P.shape[1:] == (27, 3) and P.shape[0] % repeat == 0, (P.shape, repeat)
+        G = P.shape[0] // repeat
+        per_pose = lambda a: np.repeat(a, repeat, axis=0)  # noqa: E731
+        flip = per_pose(rng.random(G) < self.mirror_prob)
         if flip.any():
             P = P.copy()
             P[flip] = mirror_mocap(P[flip])
-        factors = np.exp(rng.normal(0.0, self.segment_std, size=(B, len(_GROUPS))))  # (B, G)
+        factors = per_pose(np.exp(rng.normal(0.0, self.segment_std, size=(G, len(_GROUPS)))))  # (B, G)
         if self.stature is not None:
-            target = np.clip(rng.normal(*self.stature, size=B), self.stature[0] - 3 * self.stature[1],
+            target = np.clip(rng.normal(*self.stature, size=G), self.stature[0] - 3 * self.stature[1],
                              self.stature[0] + 3 * self.stature[1])
-            grown = _regrow(P, factors)
-            factors = factors * (target / estimate_stature(grown))[:, None]
+            first = _regrow(P[::repeat], factors[::repeat])
+            factors = factors * per_pose(target / estimate_stature(first))[:, None]
         out = _regrow(P, factors)
-        out[..., 2] += (P[:, _FEET, 2].min(1) - out[:, _FEET, 2].min(1))[:, None]  # feet stay on the floor
+        lift = P[::repeat, _FEET, 2].min(1) - out[::repeat, _FEET, 2].min(1)  # feet stay on the floor
+        out[..., 2] += per_pose(lift)[:, None]
         return out
 
 

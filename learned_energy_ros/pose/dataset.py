@@ -86,6 +86,10 @@ class PoseSampler:
         if self.augment is not None:
             world = self.augment(world, self.rng)
         lens, Rs, ts = draw_cameras(self.ranges, self.rng, world)
+        return self.observe_world(world, lens, Rs, ts)
+
+    def observe_world(self, world: np.ndarray, lens, Rs: np.ndarray, ts: np.ndarray) -> PoseBatch:
+        """Observe ``mocap27`` poses (B, 27, 3) through given cameras (lens of B, R (B, 3, 3), t (B, 3))."""
         joints_cam = np.einsum("bij,bkj->bki", Rs, world) + ts[:, None]  # (B, 27, 3)
         present = self._map2d >= 0
         obs3d = joints_cam[:, np.where(present, self._map2d, 0)]  # (B, J, 3)

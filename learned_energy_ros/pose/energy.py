@@ -148,6 +148,13 @@ class TemporalEnergy(nn.Module):
         self.raw_warm = nn.Parameter(torch.tensor(float(warm)))  # sigmoid: share of the way to the previous pose
         self._register_load_state_dict_pre_hook(self._fill_missing)
 
+    def reset_parameters(self, weight: float = 1.0, tau: float = 0.2, warm: float = 0.0) -> None:
+        """Set weight, time constant and warm-start logit back to their defaults (before training on windows)."""
+        with torch.no_grad():
+            self.raw_weight.fill_(float(torch.log(torch.expm1(torch.tensor(weight)))))
+            self.raw_tau.fill_(float(torch.log(torch.expm1(torch.tensor(tau)))))
+            self.raw_warm.fill_(float(warm))
+
     def _fill_missing(self, state_dict, prefix, *_args) -> None:
         """Checkpoints from before ``tau`` and the warm start load with the behaviour they were trained with."""
         state_dict.setdefault(prefix + "raw_tau", torch.tensor(1e6))  # exp(-dt / 1e6) = 1: no fading

@@ -15,7 +15,8 @@ from learned_energy_ros.pose.batch import PoseBatch
 from learned_energy_ros.pose.canonical import to_canonical
 from learned_energy_ros.pose.model import IGEPoseModel, LifterConfig
 
-__all__ = ["TrainConfig", "CAMERA_PRESETS", "camera_ranges", "Targets", "targets", "init_loss", "descent_loss", "train_stage", "checkpoint_dict"]
+__all__ = ["TrainConfig", "CAMERA_PRESETS", "camera_ranges", "Targets", "targets", "init_loss", "descent_loss",
+           "window_loss", "train_stage", "checkpoint_dict"]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,11 @@ class TrainConfig:
     segment_std: float = 0.0  # std of the log length factor per body segment (BodyAugment)
     stature: list | None = None  # [mean, std] stature (m) training poses are scaled to; None keeps the subjects'
     body_only_prob: float = 0.0  # per-person probability that face / torso points are missing in training 2D
+    temporal_iters: int = 0  # stage 3: energy + temporal term on windows of consecutive frames (0 = skip)
+    temporal_window: int = 4  # frames per window (the first has no history, so single frames keep training)
+    temporal_rates: tuple = (10.0, 15.0, 30.0, 60.0)  # camera rates (Hz) the windows are drawn at
+    temporal_drop: float = 0.2  # probability that each later frame of a window is dropped
+    lr_temporal: float = 5e-4  # fine-tuning: the energy is already trained
     val_samples: int = 1024
     threads: int = 1  # torch CPU threads (the machines are shared)
     device: str = "auto"
@@ -54,8 +60,9 @@ class TrainConfig:
         kw = {k: v for k, v in data.items() if k in names}
         if isinstance(kw.get("lifter"), dict):
             kw["lifter"] = LifterConfig.from_dict(kw["lifter"])
-        if "train_steps" in kw:
-            kw["train_steps"] = tuple(kw["train_steps"])
+        for key in ("train_steps", "temporal_rates"):
+            if key in kw:
+                kw[key] = tuple(kw[key])
         cfg = cls(**kw)
         camera_ranges(cfg.cameras)  # fail early on an unknown preset
         return cfg
@@ -63,6 +70,7 @@ class TrainConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["train_steps"] = list(self.train_steps)
+        d["temporal_rates"] = list(self.temporal_rates)
         return d
 
 
@@ -149,6 +157,35 @@ def descent_loss(model: IGEPoseModel, batch: PoseBatch, steps: int) -> tuple[tor
     valid = (can.mask.sum(-1) >= MIN_OBSERVED).to(pose0.dtype)
     errs = torch.stack([_joint_err(p, tgt.pose, valid) for p in iterates[1:]])
     return (weights * errs).sum(), {"first": _joint_err(pose0, tgt.pose, valid).item(), "last": errs[-1].item()}
+
+
+def window_loss(model: IGEPoseModel, batch: PoseBatch, dt: torch.Tensor, steps: int) -> tuple[torch.Tensor, dict]:
+    """Outer loss over windows (W, T) of consecutive frames, run in order as a tracker would.
+
+    Frame 0 of a window has no history; each later frame gets the model's own previous output (detached, as at
+    inference), its real ``dt``, the temporal term and the warm start. Every iterate of every frame counts.
+    """
+    W, T = dt.shape
+    weights = torch.arange(1, steps + 1, dtype=torch.float32)
+    weights = weights / weights.sum()
+    losses, previous, first, last = [], None, 0.0, 0.0
+    for t in range(T):
+        frame = batch.index(torch.arange(t, W * T, T, device=batch.scores.device))  # frame t of every window
+        can = model.canonical(frame.normalized, frame.scores)
+        tgt = targets(model, frame, can)
+        pose0, size = model.initial(can, frame.scores)
+        ctx = model.context(can, frame.scores)
+        if previous is not None:
+            ctx = model.with_previous(ctx, can, size, previous, dt[:, t].to(size.device))
+            pose0 = model.energy.temporal.warm_start(pose0, ctx)
+        iterates = model.descend(pose0, ctx, steps, create_graph=True)
+        valid = (can.mask.sum(-1) >= MIN_OBSERVED).to(pose0.dtype)
+        errs = torch.stack([_joint_err(p, tgt.pose, valid) for p in iterates[1:]])
+        losses.append((weights.to(errs.device) * errs).sum())
+        previous = model.to_metric(iterates[-1], can, size).detach()
+        if t == T - 1:
+            first, last = _joint_err(pose0, tgt.pose, valid).item(), errs[-1].item()
+    return torch.stack(losses).mean(), {"start": first, "last": last}
 
 
 def train_stage(model: IGEPoseModel, sampler, opt, iters: int, loss_fn, desc: str, batch_size: int, start: int = 0,

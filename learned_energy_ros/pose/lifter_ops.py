@@ -35,7 +35,7 @@ def _previous(lifter, previous, N: int, device) -> torch.Tensor:
 def _ages(dt, N: int, device) -> torch.Tensor | None:
     if dt is None:
         return None
-    ages = np.broadcast_to(np.asarray(dt, dtype=np.float64), (N,))
+    ages = np.array(np.broadcast_to(np.asarray(dt, dtype=np.float64), (N,)))
     if not np.all(np.isfinite(ages) & (ages >= 0)):
         raise LiftError(f"previous_dt must be finite seconds >= 0, got {dt!r}")
     return torch.as_tensor(ages, dtype=torch.float32, device=device)

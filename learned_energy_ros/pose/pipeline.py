@@ -2,8 +2,9 @@
 
 The ``pose_lifter`` node and ``process-bag`` both call ``PosePipeline.process``;
 they only translate messages. Temporal smoothing is the IGE way: each track's
-previous 3D skeleton warm-starts the unrolled optimizer and enters the
-temporal energy term (``LiftResult`` energies then include it).
+previous 3D skeleton, with the real time since it (header stamps), warm-starts
+the unrolled optimizer and enters the temporal energy term. The published
+energy stays a plausibility score: it leaves the temporal term out.
 """
 from __future__ import annotations
 
@@ -40,6 +41,8 @@ class PipelineConfig:
         min_score: scores at or below this mean "missing joint".
         max_energy: skeletons whose final energy exceeds this are not published (inf: keep all).
         temporal_weight: weight of the temporal energy; 0 disables smoothing (no warm start either).
+        person_height_prior: mean stature (m) of the people this camera sees; 0 keeps the checkpoint's
+            adult prior. Scales size and distance together (one image cannot tell them apart).
         num_steps: unrolled optimizer steps (0: the checkpoint's own number).
         track_timeout: seconds after which an unseen track dies.
         association_gate: max mean 2D joint distance (in person sizes) to continue a track.
@@ -59,6 +62,7 @@ class PipelineConfig:
     min_score: float = 0.2
     max_energy: float = math.inf
     temporal_weight: float = 1.0
+    person_height_prior: float = 0.0
     num_steps: int = 0
     track_timeout: float = 1.0
     association_gate: float = 0.5
@@ -77,6 +81,7 @@ class PipelineConfig:
             "min_joints": 1 <= self.min_joints, "depth_cutoff": 0 <= self.depth_cutoff < math.inf,
             "depth_beta": 0 <= self.depth_beta < math.inf, "max_persons": 1 <= self.max_persons <= 10000,
             "jump_reset": 0 <= self.jump_reset < math.inf,
+            "person_height_prior": self.person_height_prior == 0 or 0.5 <= self.person_height_prior <= 2.5,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:
@@ -152,6 +157,7 @@ class PosePipeline:
         self.tracker = Tracker(self._tracker_config(self.config))
         self.camera: Camera | None = None
         self.last_stamp: float | None = None
+        self.lifted_at: dict[int, float] = {}  # track id -> stamp of its last accepted 3D skeleton
 
     @staticmethod
     def _tracker_config(config: PipelineConfig) -> TrackerConfig:
@@ -250,16 +256,20 @@ class PosePipeline:
 
     def _lift(self, result: FrameResult, keypoints, scores, track_ids) -> FrameResult:
         cfg = self.config
-        previous = None
+        previous, ages = None, None
         if cfg.temporal_weight > 0:
             previous = self.tracker.previous(track_ids, len(result.skeleton))  # (N, K, 3), NaN rows = no history
+            ages = np.array([result.stamp - self.lifted_at.get(int(t), result.stamp) for t in track_ids])
             if np.all(np.isnan(previous)):
-                previous = None
+                previous, ages = None, None
+        extra = {"previous_dt": np.maximum(ages, 0.0)} if previous is not None else {}
+        if cfg.person_height_prior > 0:
+            extra["height_prior"] = cfg.person_height_prior
         try:
             lifted = self.lifter.lift(
                 keypoints.astype(np.float32), scores.astype(np.float32), result.camera,
                 input_skeleton=cfg.input_skeleton, previous=previous, steps=cfg.num_steps or None,
-                temporal_weight=cfg.temporal_weight if previous is not None else None,
+                temporal_weight=cfg.temporal_weight if previous is not None else None, **extra,
             )
         except (ValueError, SkeletonError) as err:  # LiftError is a ValueError
             raise FrameSkipped("lift_error", str(err)) from None
@@ -269,6 +279,8 @@ class PosePipeline:
         if cfg.depth_cutoff > 0:
             joints[ok] = self._smooth_depth(track_ids[ok], joints[ok], result.stamp)
         self.tracker.set_joints(track_ids[ok], joints[ok])
+        self.lifted_at = {t: s for t, s in self.lifted_at.items() if t in self.tracker.tracks}
+        self.lifted_at.update((int(t), result.stamp) for t in track_ids[ok])
         result.skeleton = lifted.skeleton
         result.rejected = [int(t) for t in track_ids[~ok]]
         result.track_ids, result.joints, result.energy = track_ids[ok], joints[ok], energy[ok]

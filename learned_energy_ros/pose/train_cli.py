@@ -13,8 +13,10 @@ from learned_energy_ros.core.device import resolve_device
 from learned_energy_ros.core.virtual_camera import DetectorNoise
 from learned_energy_ros.pose.dataset import PoseSampler, fixed_eval_set, standard13_eval_set
 from learned_energy_ros.pose.ige_training import (TrainConfig, body_augment, camera_ranges, checkpoint_dict,
-                                                  descent_loss, init_loss, seed_everything, timer, train_stage)
+                                                  descent_loss, init_loss, seed_everything, timer, train_stage,
+                                                  window_loss)
 from learned_energy_ros.pose.model import IGEPoseModel
+from learned_energy_ros.pose.windows import WindowSampler
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +83,13 @@ def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = Fals
     last = out / "last.pt"
     init_opt = torch.optim.Adam(model.init_net.parameters(), lr=cfg.lr_init)
     energy_opt = _energy_optimizer(model, cfg)
+    temporal_opt = torch.optim.Adam(list(model.energy.parameters()) + list(model.optimizer.parameters()), lr=cfg.lr_temporal)
+    optimizers = {"init": init_opt, "energy": energy_opt, "temporal": temporal_opt}
     if resume and last.exists():
         ck = torch.load(last, map_location=device, weights_only=True)
         model.load_state_dict(ck["weights"])
-        init_opt.load_state_dict(ck["optimizer"]["init"])
-        energy_opt.load_state_dict(ck["optimizer"]["energy"])
+        for name, opt in optimizers.items():
+            _load_optimizer(name, opt, ck["optimizer"].get(name))
         state = ck["metadata"]["progress"]
         log.info("resuming at stage %s iteration %d", state["stage"], state["iter"])
     noise = replace(DetectorNoise.training(), body_only_prob=cfg.body_only_prob)
@@ -94,7 +98,7 @@ def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = Fals
 
     def save_last(it: int, stage: str) -> None:
         state.update(stage=stage, iter=it)
-        ck = checkpoint_dict(model, cfg, {"progress": state}, {"init": init_opt, "energy": energy_opt})
+        ck = checkpoint_dict(model, cfg, {"progress": state}, optimizers)
         torch.save(ck, last)
 
     if state["stage"] == "init":
@@ -126,7 +130,45 @@ def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = Fals
                     lr_final=cfg.lr_final)
         state["seconds"]["energy"] += timer() - t0
         save_last(cfg.energy_iters, "energy")  # a later --resume with more energy_iters continues from here
+    if cfg.method == "ige" and cfg.temporal_iters > 0 and state["stage"] in ("energy", "temporal"):
+        _temporal_stage(model, cfg, train_clips, noise, state, save_last, optimizers, device)
     return _finish(model, cfg, val_clips, out, state)
+
+
+def _temporal_stage(model, cfg: TrainConfig, train_clips, noise, state: dict, save_last, optimizers: dict, device) -> None:
+    """Stage 3: energy, optimizer and temporal term on windows of consecutive frames (initial net frozen)."""
+    if state["stage"] == "energy":  # the temporal parameters never saw history before: start them from defaults
+        model.energy.temporal.reset_parameters()
+        state["iter"] = 0
+    model.init_net.requires_grad_(False)
+    windows = WindowSampler(train_clips, camera_ranges(cfg.cameras), noise, cfg.lifter.input_skeleton,
+                            seed=cfg.seed + 104729 + 7919 * state["iter"], augment=body_augment(cfg),
+                            window=cfg.temporal_window, rates=cfg.temporal_rates, drop_prob=cfg.temporal_drop)
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    lo, hi = cfg.train_steps
+
+    def loss_fn(windowed, it):
+        steps = int(torch.randint(lo, hi + 1, (1,), generator=gen))
+        return window_loss(model, windowed.batch, windowed.dt, steps)
+
+    t0 = timer()
+    train_stage(model, windows, optimizers["temporal"], cfg.temporal_iters, loss_fn, "temporal",
+                cfg.batch_size, start=state["iter"] if state["stage"] == "temporal" else 0,
+                on_checkpoint=lambda it: save_last(it, "temporal"), device=device, lr_final=cfg.lr_final)
+    state["seconds"]["temporal"] = state["seconds"].get("temporal", 0.0) + timer() - t0
+    save_last(cfg.temporal_iters, "temporal")
+
+
+def _load_optimizer(name: str, opt: torch.optim.Optimizer, saved: dict | None) -> None:
+    """Restore an optimizer; one that never stepped may come from a model with fewer parameters: start it afresh."""
+    if saved is None:
+        return
+    try:
+        opt.load_state_dict(saved)
+    except ValueError as err:
+        if saved.get("state"):
+            raise
+        log.info("%s optimizer starts afresh (%s)", name, err)
 
 
 def _energy_optimizer(model: IGEPoseModel, cfg: TrainConfig) -> torch.optim.Optimizer:

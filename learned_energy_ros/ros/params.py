@@ -14,7 +14,8 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "min_score": (0.2, "Keypoints with score at or below this are treated as missing.", "frame"),
     "min_joints": (6, "Persons with fewer visible keypoints are not lifted.", "frame"),
     "num_steps": (0, "Unrolled gradient-descent steps per frame, 0 to 64 (0: the checkpoint's default; the shipped model freezes steps past its default, so more never hurts; above 64 is refused).", "frame"),
-    "temporal_weight": (1.0, "Weight of the temporal energy and warm start from each track's previous 3D (0 disables smoothing).", "frame"),
+    "temporal_weight": (1.0, "Weight of the temporal energy and warm start from each track's previous 3D, faded by the time since it (header stamps); 0 disables smoothing.", "frame"),
+    "person_height_prior": (0.0, "Mean stature (m) of the people this camera sees, e.g. 1.2 for children; 0 keeps the checkpoint's adult prior. Scales size and distance together.", "frame"),
     "max_energy": (0.0, "Skeletons whose final energy exceeds this are not published (0: no filter).", "frame"),
     "depth_cutoff": (1.0, "One-Euro cutoff (Hz) smoothing each track's distance to the camera, the main jitter of monocular 3D (0 disables).", "frame"),
     "depth_beta": (10.0, "One-Euro speed coefficient of the distance filter (1/s): higher = less lag for fast approach.", "frame"),
@@ -39,7 +40,7 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
 }
 
 #: Parameter names that map 1:1 onto ``PipelineConfig`` fields.
-PIPELINE_KEYS = ("input_skeleton", "min_score", "min_joints", "num_steps", "temporal_weight", "max_energy",
+PIPELINE_KEYS = ("input_skeleton", "min_score", "min_joints", "num_steps", "temporal_weight", "person_height_prior", "max_energy",
                  "track_timeout", "association_gate", "depth_cutoff", "depth_beta", "max_persons", "jump_reset")
 
 
@@ -48,7 +49,7 @@ def pipeline_settings(values: dict) -> dict:
     out = {k: values[k] for k in PIPELINE_KEYS if k in values}
     if "max_energy" in out:
         out["max_energy"] = float("inf") if out["max_energy"] <= 0 else float(out["max_energy"])
-    for key in ("min_score", "temporal_weight", "track_timeout", "association_gate", "depth_cutoff", "depth_beta",
+    for key in ("min_score", "temporal_weight", "person_height_prior", "track_timeout", "association_gate", "depth_cutoff", "depth_beta",
                 "jump_reset"):
         if key in out:
             out[key] = float(out[key])
