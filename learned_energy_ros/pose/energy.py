@@ -129,8 +129,9 @@ class FeasibilityEnergy(nn.Module):
 class TemporalEnergy(nn.Module):
     """How much the articulation changed since the track's previous pose, fading with the time between frames.
 
-    ``w exp(-dt / tau) |(P - P_root) - (Q - Q_root)|^2`` for the previous pose ``Q`` (person-size units): root-relative,
-    so it smooths the articulation without pulling the root, which would lag the distance. The weight ``w``, the
+    ``w exp(-dt / tau) |(P - sg(P_root)) - (Q - Q_root)|^2`` for the previous pose ``Q`` (person-size units, ``sg`` =
+    no gradient through the root): it smooths the articulation and never pulls the root, which would lag the
+    distance (and, with 17 joints pulling one root, make the descent overshoot). The weight ``w``, the
     time constant ``tau`` and the warm start (the descent starts from the initial net's pose moved a learned share
     of the way to the previous articulation) are trained on consecutive frames at 10-60 Hz with dropped frames.
     Zero without history.
@@ -167,9 +168,9 @@ class TemporalEnergy(nn.Module):
 
     @staticmethod
     def articulation_change(pose: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
-        """(B, 17, 3) root-relative difference of ``pose`` and ``previous`` (pelvis = joint 0)."""
+        """(B, 17, 3) root-relative difference of ``pose`` and ``previous`` (pelvis = joint 0; the root is a constant)."""
         prev = torch.nan_to_num(previous)
-        return (pose - pose[:, :1]) - (prev - prev[:, :1])
+        return (pose - pose[:, :1].detach()) - (prev - prev[:, :1])
 
     def warm_start(self, pose0: torch.Tensor, ctx: EnergyContext) -> torch.Tensor:
         """Start pose (B, 17, 3): ``pose0`` moved toward the previous articulation (kept where there is none)."""

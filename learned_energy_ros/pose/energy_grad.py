@@ -192,9 +192,7 @@ def energy_and_grad(energy: PoseEnergy, pose: torch.Tensor, ctx: EnergyContext, 
         delta = energy.temporal.articulation_change(pose, ctx.previous)  # (B, 17, 3), zero at the root
         value = value + w * (delta * delta).sum((-1, -2))
         if need_grad:
-            g = 2 * w[:, None, None] * delta
-            g[:, 0] -= g.sum(1)  # the root moves every root-relative joint
-            grad = grad + g
+            grad = grad + 2 * w[:, None, None] * delta  # zero at the root: the term never pulls it
     return value, grad
 
 
