@@ -122,7 +122,7 @@ def fixed_eval_set(clips, n: int, ranges: CameraRanges | None = None, noise: Det
 
 
 def standard13_eval_set(clips, views: int = 3, seed: int = 0, input_skeleton: str = "body13", augment=None,
-                        fps: float = 10.0, noise: DetectorNoise | None = None) -> PoseBatch:
+                        fps: float = 10.0, noise: DetectorNoise | None = None, body_only: bool = True) -> PoseBatch:
     """Return the ``standard-13`` evaluation batch: every frame at ``fps``, each seen by ``views`` seeded cameras.
 
     Args:
@@ -133,12 +133,14 @@ def standard13_eval_set(clips, views: int = 3, seed: int = 0, input_skeleton: st
         augment: optional pose transform (e.g. a fixed stature).
         fps: frame rate kept.
         noise: 2D noise (default: the protocol's 2 px Gaussian, scores 1).
+        body_only: observe only the 13 protocol joints (False: every joint of ``input_skeleton``, e.g. the face).
     """
     from learned_energy_ros.core.protocol_cameras import Standard13Cameras
 
     noise = noise if noise is not None else DetectorNoise(sigma_px=2.0, score_range=(1.0, 1.0))
     sampler = PoseSampler(clips, Standard13Cameras(), noise, input_skeleton=input_skeleton, seed=seed,
                           target_fps=fps, augment=augment)
-    body = joint_mapping(input_skeleton, "body13")  # only the protocol joints are observed
-    sampler._map2d = np.where(np.isin(np.arange(len(sampler._map2d)), body[body >= 0]), sampler._map2d, -1)
+    if body_only:  # only the protocol joints are observed
+        body = joint_mapping(input_skeleton, "body13")
+        sampler._map2d = np.where(np.isin(np.arange(len(sampler._map2d)), body[body >= 0]), sampler._map2d, -1)
     return sampler.observe_frames(np.repeat(np.arange(len(sampler)), views))
