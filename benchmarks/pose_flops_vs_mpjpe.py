@@ -63,6 +63,7 @@ def main(argv=None) -> int:
     p.add_argument("--val", required=True)
     p.add_argument("--checkpoint", action="append", default=None, help="IGE checkpoint(s), LABEL=PATH allowed")
     p.add_argument("--martinez", nargs="+", default=[], help="Martinez checkpoints")
+    p.add_argument("--protocol", default="standard", help="eval-lifter protocol (standard, standard-13, ...)")
     p.add_argument("--samples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", required=True)
@@ -71,11 +72,12 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     earlier = load_json(a.merge) if a.merge else None  # read first: --json may be the same file
     res = evaluate_rows(load(a.val), data=a.val, checkpoint=a.checkpoint or ["default"], baselines=a.martinez,
-                        samples=a.samples, seed=a.seed)
+                        samples=a.samples, seed=a.seed, protocol=a.protocol)
     if earlier is not None:
         res = merge_result(res, earlier, a.merge)
     save_json(res, a.json)
-    plot(res["rows"], a.png, f"val split, broad cameras, GT 2D + {res['noise_px']:g} px noise, n={res['samples']}")
+    where = "standard-13 protocol (13 body joints)" if a.protocol == "standard-13" else f"{a.protocol} cameras"
+    plot(res["rows"], a.png, f"val split, {where}, GT 2D + {res['noise_px']:g} px noise, n={res['samples']}")
     print(markdown_table(res["rows"]))
     return 0
 
