@@ -28,13 +28,11 @@ def test_windows_share_camera_and_body_and_report_dt():
                             augment=BodyAugment(), window=4, rates=(15.0, 60.0), drop_prob=0.2)
     batch, dt = sampler.sample_windows(16)
     assert len(batch) == 64 and dt.shape == (16, 4) and torch.all(dt[:, 0] == 0)
-    periods = {round(1 / 15, 6), round(1 / 60, 6)}
     for w in range(16):
         K = batch.K[4 * w: 4 * w + 4]
         assert torch.equal(K, K[:1].expand(4, 3, 3))  # one fixed camera per window
-        period = dt[w, 1:].min().item()
-        assert round(period, 6) in periods
-        np.testing.assert_allclose((dt[w, 1:] / period).numpy(), np.round((dt[w, 1:] / period).numpy()), atol=1e-4)
+        multiples = [dt[w, 1:].numpy() / p for p in (1 / 15, 1 / 60)]  # whole frame periods of the window's rate
+        assert any(np.allclose(m, np.round(m), atol=1e-3) and (m >= 1 - 1e-3).all() for m in multiples), dt[w]
         bones = torch.linalg.norm(batch.joints_cam[4 * w: 4 * w + 4, 12] - batch.joints_cam[4 * w: 4 * w + 4, 11], dim=-1)
         assert torch.allclose(bones, bones[:1].expand(4), rtol=1e-4)  # one body: the same upper-arm length
     windowed = sampler.sample(32)
