@@ -22,7 +22,7 @@ from _pose_common import evaluate_rows, load, load_json, markdown_table, merge_r
 CONDITIONS = ("clean", "missing", "outliers", "noisy")
 
 
-def plot(results: dict, path: str) -> None:
+def plot(results: dict, path: str, title: str = "val split, broad cameras: detector conditions") -> None:
     methods = [r["method"] + (" *" if r.get("earlier_run") else "") for r in results[CONDITIONS[0]]["rows"]]
     fig, ax = plt.subplots(figsize=(9, 4))
     width = 0.8 / len(CONDITIONS)
@@ -33,7 +33,7 @@ def plot(results: dict, path: str) -> None:
     ax.set_ylabel("MPJPE (mm)")
     kept = any(r.get("earlier_run") for r in results[CONDITIONS[0]]["rows"])
     note = "; * = kept from an earlier run (--merge)" if kept else ""
-    ax.set_title("val split, broad cameras: detector conditions" + note, fontsize=9)
+    ax.set_title(title + note, fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()

@@ -67,6 +67,8 @@ def main(argv=None) -> int:
     p.add_argument("--martinez", nargs="*", default=[], help="Martinez checkpoints (LABEL=PATH allowed)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", required=True)
+    p.add_argument("--png-flops", help="the talk's MPJPE-vs-FLOPs figure from the clean rows")
+    p.add_argument("--png-conditions", help="MPJPE per detector condition")
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     clips = load(a.val)
@@ -109,6 +111,13 @@ def main(argv=None) -> int:
               f"(prior {r['stature_m']:.2f} m: abs {m.get('abs_error', float('nan')):.0f} mm, "
               f"bias {m.get('depth_bias_pct', float('nan')):+.1f}%)")
     save_json(out, a.json)
+    if a.png_flops:
+        from pose_flops_vs_mpjpe import plot as plot_flops
+        plot_flops(out["conditions"]["clean"], a.png_flops, "val split, standard-13 protocol (13 body joints, 2 px), n=3018")
+    if a.png_conditions:
+        from pose_conditions import plot as plot_conditions
+        plot_conditions({c: {"rows": rows} for c, rows in out["conditions"].items()}, a.png_conditions,
+                        "val split, standard-13 cameras: detector conditions")
     return 0
 
 
