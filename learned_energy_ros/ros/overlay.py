@@ -31,6 +31,8 @@ def draw_overlay(rgb: np.ndarray, camera: Camera, keypoints, scores, joints, tra
     out = np.ascontiguousarray(rgb).copy()
     skeleton = get_skeleton(output_skeleton)
     joints = np.asarray(joints, dtype=np.float64).reshape(-1, len(skeleton), 3)  # (N, K, 3)
+    if len(joints) == 0:  # nobody in this frame (an empty keypoint cloud): the plain image
+        return out
     keypoints = np.asarray(keypoints, dtype=np.float64).reshape(len(joints), -1, 2)  # (N, J, 2)
     scores = np.asarray(scores).reshape(keypoints.shape[:2])
     thickness = max(1, round(out.shape[1] / 400))

@@ -23,6 +23,7 @@ from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
+from learned_energy_ros.ros.camera_profile import add_camera_arguments, camera_profile
 from learned_energy_ros.ros.worker import spin_resilient
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,8 @@ __all__ = ["NodeRunner", "NODE_MODULES", "spin_nodes", "main"]
 NODE_MODULES = {
     "pose_lifter": "learned_energy_ros.ros.pose_lifter_node",
     "voxel_reconstructor": "learned_energy_ros.ros.voxel_node",
+    "keypoint_detector": "learned_energy_ros.ros.keypoint_detector_node",
+    "video_camera": "learned_energy_ros.ros.video_camera",
 }
 
 
@@ -164,15 +167,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nodes", default="pose_lifter", help=f"comma-separated, from: {', '.join(NODE_MODULES)}")
     parser.add_argument("--namespace", default="", help="namespace for every node")
     parser.add_argument("--no-activate", action="store_true", help="leave lifecycle nodes unconfigured")
+    add_camera_arguments(parser)
     args = parser.parse_args(argv)
     if args.params_file and not Path(args.params_file).is_file():
         parser.error(f"params file {args.params_file} does not exist")
-    names = [n.strip() for n in args.nodes.split(",") if n.strip()]
+    nodes, overrides, extra_files = camera_profile(args, parser)
+    names = [n.strip() for n in nodes.split(",") if n.strip()]
     unknown = [n for n in names if n not in NODE_MODULES]
     if unknown:
         parser.error(f"unknown node(s) {unknown}; choose from {', '.join(NODE_MODULES)}")
     try:
-        spin_nodes(names, args.params_file, namespace=args.namespace, ros_args=ros_args, activate=not args.no_activate)
+        spin_nodes(names, args.params_file, namespace=args.namespace, parameters=overrides,
+                   ros_args=extra_files + ros_args, activate=not args.no_activate)
     except RuntimeError as err:
         print(f"error: {err}")
         return 1
