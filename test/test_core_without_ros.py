@@ -25,7 +25,7 @@ def test_core_imports_with_rclpy_blocked():
         import learned_energy_ros
         names = {CORE_MODULES!r}
         # every module of the ROS-free subpackages, whatever helpers have added
-        for sub in ('core', 'data', 'pose', 'vox', 'demo'):
+        for sub in ('core', 'data', 'pose', 'vox', 'demo', 'detect'):
             try:
                 pkg = importlib.import_module('learned_energy_ros.' + sub)
             except ImportError as err:

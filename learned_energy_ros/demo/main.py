@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="replay real mocap clips from this directory instead of the procedural motion")
     p.add_argument("--seed", type=int, default=0, help="seed of the motion, noise and object")
     p.add_argument("--no-voxel", action="store_true", help="skip the object reconstruction part")
+    p.add_argument("--no-real", action="store_true", help="skip the real-image stage (detector + lifter on real photos)")
     p.add_argument("--device", default="auto", help="torch device of the nodes: auto, cpu, cuda")
     p.add_argument("--checkpoint", default="default", help="pose lifter checkpoint (default: the shipped one)")
     p.add_argument("--bag-storage", choices=("mcap", "sqlite3"), default="mcap", help="rosbag2 storage format")

@@ -36,3 +36,27 @@ def draw_detections(rgb: np.ndarray, detections) -> np.ndarray:
         cv2.putText(out, f"id {int(person)}", (int(box[0]), max(int(box[1]) - 4, 10)), cv2.FONT_HERSHEY_SIMPLEX,
                     0.4 * thickness + 0.1, color, thickness, cv2.LINE_AA)
     return out
+
+
+def draw_lifted(rgb: np.ndarray, camera, detections, joints: np.ndarray, energy=None) -> np.ndarray:
+    """``draw_detections`` plus each lifted 3D skeleton (``h36m17``) reprojected through ``camera`` in black/colour.
+
+    Args:
+        joints: (N, 17, 3) metres in the optical frame, same order as ``detections``.
+    """
+    out = draw_detections(rgb, detections)
+    bones = get_skeleton("h36m17").bone_indices
+    thickness = max(1, round(max(out.shape[:2]) / 400))
+    for n, person in enumerate(detections.ids):
+        if joints[n][:, 2].min() <= 0.05:
+            continue
+        px = camera.project(np.asarray(joints[n], dtype=np.float64))  # (17, 2)
+        for a, b in bones:
+            p, q = tuple(int(v) for v in px[a]), tuple(int(v) for v in px[b])
+            cv2.line(out, p, q, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+            cv2.line(out, p, q, id_color(person), thickness, cv2.LINE_AA)
+        if energy is not None:
+            top = px[np.argmin(px[:, 1])]
+            cv2.putText(out, f"E={float(energy[n]):.1f}", (int(top[0]), max(int(top[1]) - 18, 10)),
+                        cv2.FONT_HERSHEY_SIMPLEX, 0.45, id_color(person), 1, cv2.LINE_AA)
+    return out
