@@ -14,6 +14,7 @@ COMMANDS = {
     "train-voxel": ("learned_energy_ros.vox.train_cli", "train the IGE voxel reconstructor or its baseline on meshes"),
     "eval-voxel": ("learned_energy_ros.vox.eval_cli", "evaluate voxel checkpoints on meshes"),
     "process-bag": ("learned_energy_ros.ros.process_bag", "run the pipeline offline on a rosbag2 and write the outputs"),
+    "process-video": ("learned_energy_ros.ros.process_video", "detector + lifter offline on a video file: overlay, 3D plot, rosbag2, joints.json"),
 }
 
 

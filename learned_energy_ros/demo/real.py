@@ -17,8 +17,8 @@ __all__ = ["real_part", "plot_people_3d", "format_checks"]
 log = logging.getLogger(__name__)
 
 
-def plot_people_3d(frames, path: Path) -> Path:
-    """One 3D subplot per image: every lifted person (optical frame shown with up = -y), in id colours."""
+def plot_people_3d(panels, path: Path) -> Path:
+    """One 3D subplot per ``(title, joints (N, 17, 3), ids (N,))``: every person (optical frame, up = -y), id colours."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -28,20 +28,20 @@ def plot_people_3d(frames, path: Path) -> Path:
     from learned_energy_ros.detect.draw import id_color
 
     bones = get_skeleton("h36m17").bone_indices
-    frames = [f for f in frames if len(f.joints)] or frames[:1]
-    cols = min(3, len(frames))
-    rows = math.ceil(len(frames) / cols)
+    panels = [p for p in panels if len(p[1])] or list(panels)[:1]
+    cols = min(3, len(panels))
+    rows = math.ceil(len(panels) / cols)
     fig = plt.figure(figsize=(4.4 * cols, 4.4 * rows))
-    for k, frame in enumerate(frames):
+    for k, (title, people, ids) in enumerate(panels):
         ax = fig.add_subplot(rows, cols, k + 1, projection="3d")
-        for joints, person in zip(frame.joints, frame.detections.ids):
+        for joints, person in zip(people, ids):
             x, y, z = joints[:, 0], joints[:, 2], -joints[:, 1]
             colour = np.array(id_color(person)) / 255
             ax.scatter(x, y, z, color=colour, s=8)
             for a, b in bones:
                 ax.plot([x[a], x[b]], [y[a], y[b]], [z[a], z[b]], color=colour, lw=2)
-        if len(frame.joints):
-            centre, span = frame.joints.reshape(-1, 3).mean(axis=0), max(1.0, np.ptp(frame.joints[..., 0]) / 2 + 0.6)
+        if len(people):
+            centre, span = people.reshape(-1, 3).mean(axis=0), max(1.0, np.ptp(people[..., 0]) / 2 + 0.6)
             ax.set_xlim(centre[0] - span, centre[0] + span)
             ax.set_ylim(centre[2] - span, centre[2] + span)
             ax.set_zlim(-centre[1] - span, -centre[1] + span)
@@ -49,7 +49,7 @@ def plot_people_3d(frames, path: Path) -> Path:
         ax.set_ylabel("depth z (m)")
         ax.set_zlabel("up -y (m)")
         ax.view_init(elev=15, azim=-65)
-        ax.set_title(f"REAL: {frame.name} ({len(frame.joints)} people)", fontsize=9)
+        ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=80)
     plt.close(fig)
@@ -90,7 +90,8 @@ def real_part(args, out: Path) -> dict:
               f"lift {frame.timing_ms['lift']:.0f} ms", row=1)
         pictures.append(image)
     strip = write_strip(pictures, out / "real_overlay_strip.png", count=len(pictures), height=300)
-    plot = plot_people_3d(frames, out / "real_skeletons_3d.png")
+    plot = plot_people_3d([(f"REAL: {f.name} ({len(f.joints)} people)", f.joints, f.detections.ids) for f in frames],
+                          out / "real_skeletons_3d.png")
     rows = plausibility_table(frames)
     print("REAL stage (real photographs and footage, detector + lifter; no ground truth: plausibility checks, "
           f"camera guessed with a {lifter.hfov_deg:.0f} deg field of view)")
