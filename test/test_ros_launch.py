@@ -9,7 +9,7 @@ import yaml
 from learned_energy_ros.ros.params import POSE_LIFTER_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[1]
-LAUNCH_FILES = ["pose_lifter.launch.py", "perception.launch.py"]
+LAUNCH_FILES = ["pose_lifter.launch.py", "perception.launch.py", "camera_perception.launch.py"]
 
 
 def test_yaml_mirrors_every_parameter_with_a_comment_and_its_default():

@@ -1,19 +1,22 @@
 """The ``run --video FILE | --webcam N`` profile: camera -> keypoint_detector -> pose_lifter (-> voxel).
 
-All nodes share one namespace, so the chain needs no remapping: ``video_camera``
-publishes ``image`` + ``camera_info``, ``keypoint_detector`` publishes
-``keypoints``, ``pose_lifter`` (``input_skeleton: mediapipe33``) lifts them.
-``launch/camera_perception.launch.py`` starts the same graph on a ROS install.
+Every node's ``image``, ``camera_info`` and ``keypoints`` are remapped onto
+``CAMERA_TOPICS`` (the defaults of ``launch/camera_perception.launch.py``, which
+starts the same graph on a ROS install): ``video_camera`` publishes the image
+and CameraInfo, ``keypoint_detector`` the keypoints, ``pose_lifter``
+(``input_skeleton: mediapipe33``) lifts them. ``rviz/camera_perception.rviz`` shows it.
 """
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["add_camera_arguments", "camera_profile", "CAMERA_CHAIN", "config_path"]
+__all__ = ["add_camera_arguments", "camera_profile", "CAMERA_CHAIN", "CAMERA_TOPICS", "config_path"]
 
 #: Nodes of the camera profile, in start order.
 CAMERA_CHAIN = "video_camera,keypoint_detector,pose_lifter"
+#: Node-relative input names -> the topics the chain uses (same as the launch file's defaults).
+CAMERA_TOPICS = {"image": "camera/image_raw", "camera_info": "camera/camera_info", "keypoints": "camera/keypoints"}
 
 
 def config_path(name: str) -> Path | None:
@@ -41,12 +44,12 @@ def add_camera_arguments(parser) -> None:
     group.add_argument("--loop", action="store_true", help="restart the video file at its end")
 
 
-def camera_profile(args, parser) -> tuple[str, dict, list[str]]:
-    """Return ``(nodes, parameter overrides, extra --ros-args)`` for the parsed ``run`` arguments."""
+def camera_profile(args, parser) -> tuple[str, dict]:
+    """Return ``(nodes, NodeRunner keyword arguments)`` for the parsed ``run`` arguments."""
     if args.video is None and args.webcam is None:
         if args.camera_info or args.hfov is not None:
             parser.error("--camera-info/--hfov need --video or --webcam")
-        return args.nodes, {}, []
+        return args.nodes, {}
     if args.video is not None and not Path(args.video).is_file():
         parser.error(f"video file {args.video} does not exist")
     if args.camera_info and not Path(args.camera_info).is_file():
@@ -64,4 +67,4 @@ def camera_profile(args, parser) -> tuple[str, dict, list[str]]:
         if path is not None:
             files += ["--params-file", str(path)]
     overrides = {"video_camera": camera, "pose_lifter": {"input_skeleton": "mediapipe33", "publish_overlay": True}}
-    return nodes, overrides, files
+    return nodes, {"parameters": overrides, "remappings": dict(CAMERA_TOPICS), "ros_args": files}

@@ -171,14 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.params_file and not Path(args.params_file).is_file():
         parser.error(f"params file {args.params_file} does not exist")
-    nodes, overrides, extra_files = camera_profile(args, parser)
+    nodes, profile = camera_profile(args, parser)
     names = [n.strip() for n in nodes.split(",") if n.strip()]
     unknown = [n for n in names if n not in NODE_MODULES]
     if unknown:
         parser.error(f"unknown node(s) {unknown}; choose from {', '.join(NODE_MODULES)}")
     try:
-        spin_nodes(names, args.params_file, namespace=args.namespace, parameters=overrides,
-                   ros_args=extra_files + ros_args, activate=not args.no_activate)
+        spin_nodes(names, args.params_file, namespace=args.namespace, parameters=profile.get("parameters"),
+                   remappings=profile.get("remappings"), ros_args=profile.get("ros_args", []) + ros_args,
+                   activate=not args.no_activate)
     except RuntimeError as err:
         print(f"error: {err}")
         return 1
