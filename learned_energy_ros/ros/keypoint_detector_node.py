@@ -21,7 +21,7 @@ from std_msgs.msg import Header
 from learned_energy_ros.detect.detector import DetectorError, KeypointDetector
 from learned_energy_ros.ros.clouds import keypoints_to_cloud
 from learned_energy_ros.ros.detector_params import CONFIG_KEYS, DETECTOR_PARAMETERS, detector_config
-from learned_energy_ros.ros.device import resolve_device
+from learned_energy_ros.core.device import resolve_device
 from learned_energy_ros.ros.diagnostics import FrameStats, to_diagnostic_array
 from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.images import image_to_rgb, rgb_to_image
@@ -60,7 +60,7 @@ class KeypointDetectorNode(FrameWorker, LifecycleNode):
             from learned_energy_ros.detect.mediapipe_backend import MediaPipePose
             config = detector_config({k: self.param(k) for k in DETECTOR_PARAMETERS})
             device = resolve_device(self.param("device"), bool(self.param("device_fallback")), self.get_logger().warning)
-            if device != "cpu":
+            if device.type != "cpu":
                 self.get_logger().warning(f"device {device!r}: the MediaPipe Python wheel has no GPU path; using the CPU")
             backend = MediaPipePose(float(self.param("min_detection_score")))
         except Exception as err:  # noqa: BLE001 (any load failure must fail the transition, not crash)
