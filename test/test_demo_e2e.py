@@ -22,7 +22,7 @@ def test_demo_end_to_end(tmp_path):
     assert default_checkpoint().is_file(), "the shipped lifter checkpoint is missing"
     out = tmp_path / "demo_out"
     cmd = [sys.executable, "-m", "learned_energy_ros.cli", "demo", "--frames", str(FRAMES), "--out", str(out),
-           "--no-voxel", "--no-progress", "--device", "cpu", "--checkpoint", "default", "--seed", "1"]
+           "--no-voxel", "--no-real", "--no-progress", "--device", "cpu", "--checkpoint", "default", "--seed", "1"]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=110)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
