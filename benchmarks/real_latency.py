@@ -16,7 +16,6 @@ import os
 import statistics
 import time
 
-import numpy as np
 
 
 def core_latency(repeats: int) -> list[dict]:

@@ -83,6 +83,13 @@ class SpinningTestNode:
             except Exception:  # noqa: BLE001 (shutdown race at the end of the module)
                 return
 
+    def store_by_stamp(self, table: dict):
+        """A subscription callback filing each message in ``table`` under its ``(sec, nanosec)`` stamp."""
+        def callback(msg):
+            with self.lock:
+                table[(msg.header.stamp.sec, msg.header.stamp.nanosec)] = msg
+        return callback
+
     def wait_for(self, publishers, output_topic: str, what: str, timeout: float = 10.0) -> None:
         """Wait until every publisher has a subscriber and the node under test publishes ``output_topic``."""
         deadline = time.time() + timeout

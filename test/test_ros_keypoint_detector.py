@@ -34,15 +34,9 @@ class DetDriver(SpinningTestNode):
         self.pub_image = self.node.create_publisher(Image, "/d/image", qos)
         self.pub_info = self.node.create_publisher(CameraInfo, "/d/camera_info", qos)
         self.clouds, self.overlays = {}, {}
-        self.node.create_subscription(PointCloud2, "/d/keypoints", self._store(self.clouds), qos)
-        self.node.create_subscription(Image, "/d/keypoint_detector/overlay", self._store(self.overlays), qos)
+        self.node.create_subscription(PointCloud2, "/d/keypoints", self.store_by_stamp(self.clouds), qos)
+        self.node.create_subscription(Image, "/d/keypoint_detector/overlay", self.store_by_stamp(self.overlays), qos)
         self.start()
-
-    def _store(self, table):
-        def callback(msg):
-            with self.lock:
-                table[(msg.header.stamp.sec, msg.header.stamp.nanosec)] = msg
-        return callback
 
     def send(self, stamp: float, image: Image, camera, wait: float = 20.0):
         header = Header(stamp=sec_to_stamp(stamp), frame_id=FRAME)

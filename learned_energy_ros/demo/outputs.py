@@ -11,7 +11,7 @@ import numpy as np
 
 from learned_energy_ros.core.skeleton import get_skeleton
 
-__all__ = ["write_video", "frame_strip", "write_strip", "plot_skeletons_3d", "write_summary", "label"]
+__all__ = ["write_video", "frame_strip", "write_strip", "plot_skeletons_3d", "camera_axes", "draw_skeleton_3d", "write_summary", "label"]
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +85,22 @@ def write_strip(frames: list, path: Path, count: int = 6, height: int = 240) -> 
     return Path(path)
 
 
-def _draw(ax, joints: np.ndarray, bones: np.ndarray, colour: str, style: str, name: str | None) -> None:
+def draw_skeleton_3d(ax, joints: np.ndarray, bones: np.ndarray, colour: str, style: str, name: str | None) -> None:
     # Optical frame (x right, y down, z forward) shown as x right, z into the plot, -y up.
     x, y, z = joints[:, 0], joints[:, 2], -joints[:, 1]
     ax.scatter(x, y, z, c=colour, s=6)
     for k, (a, b) in enumerate(bones):
         ax.plot([x[a], x[b]], [y[a], y[b]], [z[a], z[b]], style, color=colour, lw=1.5, label=name if k == 0 else None)
+
+
+def camera_axes(ax, centre, span: float) -> None:
+    """Frame a 3D axis on ``centre`` (optical frame) +- ``span`` m, shown as x right, depth in, -y up, labelled."""
+    ax.set_xlim(centre[0] - span, centre[0] + span)
+    ax.set_ylim(centre[2] - span, centre[2] + span)
+    ax.set_zlim(-centre[1] - span, -centre[1] + span)
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("depth z (m)")
+    ax.set_zlabel("up -y (m)")
 
 
 def plot_skeletons_3d(pred: np.ndarray, true: np.ndarray, frames, path: Path, skeleton: str = "h36m17",
@@ -120,17 +130,10 @@ def plot_skeletons_3d(pred: np.ndarray, true: np.ndarray, frames, path: Path, sk
     fig = plt.figure(figsize=(4.2 * cols, 4.2 * rows))
     for k, f in enumerate(frames):
         ax = fig.add_subplot(rows, cols, k + 1, projection="3d")
-        _draw(ax, true[f], bones, "tab:green", "-", "true")
+        draw_skeleton_3d(ax, true[f], bones, "tab:green", "-", "true")
         if np.all(np.isfinite(pred[f])):
-            _draw(ax, pred[f], bones, "tab:red", "--", "predicted")
-        centre = true[f].mean(axis=0)
-        span = 1.1
-        ax.set_xlim(centre[0] - span, centre[0] + span)
-        ax.set_ylim(centre[2] - span, centre[2] + span)
-        ax.set_zlim(-centre[1] - span, -centre[1] + span)
-        ax.set_xlabel("x (m)")
-        ax.set_ylabel("depth z (m)")
-        ax.set_zlabel("up -y (m)")
+            draw_skeleton_3d(ax, pred[f], bones, "tab:red", "--", "predicted")
+        camera_axes(ax, true[f].mean(axis=0), 1.1)
         for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
             axis.set_major_locator(MaxNLocator(4))
         ax.view_init(elev=12, azim=-70)

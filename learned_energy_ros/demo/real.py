@@ -25,6 +25,7 @@ def plot_people_3d(panels, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     from learned_energy_ros.core.skeleton import get_skeleton
+    from learned_energy_ros.demo.outputs import camera_axes, draw_skeleton_3d
     from learned_energy_ros.detect.draw import id_color
 
     bones = get_skeleton("h36m17").bone_indices
@@ -35,19 +36,9 @@ def plot_people_3d(panels, path: Path) -> Path:
     for k, (title, people, ids) in enumerate(panels):
         ax = fig.add_subplot(rows, cols, k + 1, projection="3d")
         for joints, person in zip(people, ids):
-            x, y, z = joints[:, 0], joints[:, 2], -joints[:, 1]
-            colour = np.array(id_color(person)) / 255
-            ax.scatter(x, y, z, color=colour, s=8)
-            for a, b in bones:
-                ax.plot([x[a], x[b]], [y[a], y[b]], [z[a], z[b]], color=colour, lw=2)
+            draw_skeleton_3d(ax, joints, bones, np.array(id_color(person)) / 255, "-", None)
         if len(people):
-            centre, span = people.reshape(-1, 3).mean(axis=0), max(1.0, np.ptp(people[..., 0]) / 2 + 0.6)
-            ax.set_xlim(centre[0] - span, centre[0] + span)
-            ax.set_ylim(centre[2] - span, centre[2] + span)
-            ax.set_zlim(-centre[1] - span, -centre[1] + span)
-        ax.set_xlabel("x (m)")
-        ax.set_ylabel("depth z (m)")
-        ax.set_zlabel("up -y (m)")
+            camera_axes(ax, people.reshape(-1, 3).mean(axis=0), max(1.0, np.ptp(people[..., 0]) / 2 + 0.6))
         ax.view_init(elev=15, azim=-65)
         ax.set_title(title, fontsize=9)
     fig.tight_layout()

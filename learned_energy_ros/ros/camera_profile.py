@@ -8,10 +8,9 @@ and CameraInfo, ``keypoint_detector`` the keypoints, ``pose_lifter``
 """
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
-__all__ = ["add_camera_arguments", "camera_profile", "CAMERA_CHAIN", "CAMERA_TOPICS", "config_path"]
+__all__ = ["add_calibration_arguments", "add_camera_arguments", "camera_profile", "CAMERA_CHAIN", "CAMERA_TOPICS", "config_path"]
 
 #: Nodes of the camera profile, in start order.
 CAMERA_CHAIN = "video_camera,keypoint_detector,pose_lifter"
@@ -32,15 +31,20 @@ def config_path(name: str) -> Path | None:
         return None
 
 
+def add_calibration_arguments(parser) -> None:
+    """Add ``--camera-info YAML`` and ``--hfov DEG`` (shared by ``run`` and ``process-video``)."""
+    parser.add_argument("--camera-info", help="calibration YAML (camera_calibration / camera_info_manager format)")
+    parser.add_argument("--hfov", type=float, default=None, help="horizontal field of view (deg) assumed without "
+                        "--camera-info (default 60; logged)")
+
+
 def add_camera_arguments(parser) -> None:
     """Add ``--video``, ``--webcam``, ``--camera-info``, ``--hfov`` to the ``run`` parser."""
     group = parser.add_argument_group("camera without a robot (plays as image + camera_info)")
     source = group.add_mutually_exclusive_group()
     source.add_argument("--video", help="play this video file at its frame rate")
     source.add_argument("--webcam", type=int, help="play this OpenCV webcam index")
-    group.add_argument("--camera-info", help="calibration YAML (camera_calibration / camera_info_manager format)")
-    group.add_argument("--hfov", type=float, default=None, help="horizontal field of view (deg) assumed without "
-                       "--camera-info (default 60; logged)")
+    add_calibration_arguments(group)
     group.add_argument("--loop", action="store_true", help="restart the video file at its end")
 
 

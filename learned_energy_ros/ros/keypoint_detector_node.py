@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Header
@@ -22,7 +21,7 @@ from learned_energy_ros.detect.detector import DetectorError, KeypointDetector
 from learned_energy_ros.ros.clouds import keypoints_to_cloud
 from learned_energy_ros.ros.detector_params import CONFIG_KEYS, DETECTOR_PARAMETERS, detector_config
 from learned_energy_ros.core.device import resolve_device
-from learned_energy_ros.ros.diagnostics import FrameStats, to_diagnostic_array
+from learned_energy_ros.ros.diagnostics import FrameStats
 from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.images import image_to_rgb, rgb_to_image
 from learned_energy_ros.ros.params import check_node_values
@@ -37,22 +36,16 @@ _INPUTS = ("image", "camera_info")
 class KeypointDetectorNode(FrameWorker, LifecycleNode):
     """Managed node publishing the 2D keypoints of every person in the image as a keypoint cloud."""
 
+    INPUT_NAMES = _INPUTS
+
     def __init__(self, node_name: str = "keypoint_detector", **kwargs):
         super().__init__(node_name, **kwargs)
-        for name, (default, description, applies) in DETECTOR_PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(
-                description=f"{description} [change applies: {applies}]"))
+        self._declare_parameters(DETECTOR_PARAMETERS)
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
         self.stats = FrameStats()
         self.detector: KeypointDetector | None = None
-        self._entities: list = []
-        self._sync = None
-        self._mf = False
         self._init_worker()
-
-    def param(self, name: str):
-        return self.get_parameter(name).value
 
     # ------------------------------------------------------------------ lifecycle
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -73,19 +66,13 @@ class KeypointDetectorNode(FrameWorker, LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         depth = int(self.param("qos_depth"))
-        sensor, image = qos_from_name(self.param("sensor_qos"), depth), qos_from_name(self.param("image_qos"), depth)
         self.pub_keypoints = self.create_publisher(PointCloud2, "keypoints", depth)
-        self.pub_overlay = self.create_publisher(Image, "~/overlay", image)
-        self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
-        self._entities = [self.pub_keypoints, self.pub_overlay, self.pub_diag, self._start_worker()]
-        self._make_sync([(Image, "image", image), (CameraInfo, "camera_info", sensor)])
-        self._entities.append(self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics))
+        self.pub_overlay = self.create_publisher(Image, "~/overlay", qos_from_name(self.param("image_qos"), depth))
+        self._activate_image_inputs([self.pub_keypoints, self.pub_overlay])
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        with self._work_lock:  # waits for the frame being processed; none starts after this
-            self._stop_worker()
-            self._destroy_entities()
+        self._deactivate_worker()
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -99,16 +86,6 @@ class KeypointDetectorNode(FrameWorker, LifecycleNode):
         return self.on_cleanup(state)
 
     # ------------------------------------------------------------------ callbacks
-    def _on_input(self, index: int, msg, info) -> None:
-        self._note_input(_INPUTS[index], info)
-        sync = self._sync
-        if sync is not None:
-            sync.add(index, msg)
-
-    def _on_frame(self, image: Image, info: CameraInfo) -> None:
-        """Synchronizer callback: queue the pair for the worker (``FrameWorker._enqueue``)."""
-        self._enqueue(image.header, image, info)
-
     def _process(self, image: Image, info: CameraInfo) -> None:
         start = time.perf_counter()
         reason, why = _mismatch(image, info)
@@ -131,12 +108,7 @@ class KeypointDetectorNode(FrameWorker, LifecycleNode):
         self.stats.processed(time.perf_counter() - start)
 
     def _publish_diagnostics(self) -> None:
-        if self._sync is not None and not self._mf:
-            self.stats.counts["sync_dropped"] = self._sync.dropped
-        self.stats.counts["pending_frames"] = len(self._queue)
-        self.pub_diag.publish(to_diagnostic_array(
-            self.stats, f"{self.get_name()}: keypoint detector", self.get_fully_qualified_name(),
-            self.get_clock().now().to_msg(), warn_topics=_INPUTS))
+        self._publish_worker_diagnostics("keypoint detector")
 
     # ------------------------------------------------------------------ parameters
     def _validate_parameters(self, params) -> SetParametersResult:

@@ -17,6 +17,7 @@ import numpy as np
 from rclpy.serialization import serialize_message
 from std_msgs.msg import Header
 
+from learned_energy_ros.ros.camera_profile import add_calibration_arguments
 from learned_energy_ros.ros.clouds import keypoints_to_cloud
 from learned_energy_ros.ros.conversions import camera_to_camera_info, sec_to_stamp
 from learned_energy_ros.ros.images import image_to_rgb, rgb_to_image
@@ -117,9 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="learned-energy-ros process-video", description=__doc__.splitlines()[0])
     p.add_argument("file", help="video file (anything OpenCV reads)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--camera-info", help="calibration YAML (camera_calibration / camera_info_manager format)")
-    p.add_argument("--hfov", type=float, default=None, help="horizontal field of view (deg) assumed without "
-                   "--camera-info (default 60; logged)")
+    add_calibration_arguments(p)
     p.add_argument("--frame-id", default="camera_optical_frame", help="optical frame of the outputs")
     p.add_argument("--max-frames", type=int, default=None, help="stop after this many processed frames")
     p.add_argument("--stride", type=int, default=1, help="process every N-th frame")

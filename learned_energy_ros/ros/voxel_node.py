@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import time
 
-from diagnostic_msgs.msg import DiagnosticArray
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
 from learned_energy_ros.ros.conversions import camera_info_to_camera, image_to_rgb
 from learned_energy_ros.core.device import resolve_device
-from learned_energy_ros.ros.diagnostics import FrameStats, to_diagnostic_array
+from learned_energy_ros.ros.diagnostics import FrameStats
 from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.params import check_node_values
-from learned_energy_ros.ros.qos import qos_from_name
 from learned_energy_ros.ros.voxel_io import result_to_messages
 from learned_energy_ros.ros.voxel_params import VOXEL_PARAMETERS, check_values, roi_or_none
 from learned_energy_ros.ros.worker import FrameWorker, spin_lifecycle_node
@@ -34,21 +32,15 @@ _INPUTS = ("image", "camera_info")
 class VoxelReconstructorNode(FrameWorker, LifecycleNode):
     """Managed node publishing frustum occupancy (cloud + CUBE_LIST) of the object in the image."""
 
+    INPUT_NAMES = _INPUTS
+
     def __init__(self, node_name: str = "voxel_reconstructor", **kwargs):
         super().__init__(node_name, **kwargs)
-        for name, (default, description, applies) in VOXEL_PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(
-                description=f"{description} [change applies: {applies}]"))
+        self._declare_parameters(VOXEL_PARAMETERS)
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.stats = FrameStats()
         self.reconstructor = None
-        self._entities: list = []
-        self._sync = None
-        self._mf = False
         self._init_worker()
-
-    def param(self, name: str):
-        return self.get_parameter(name).value
 
     # ------------------------------------------------------------------ lifecycle
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -72,19 +64,13 @@ class VoxelReconstructorNode(FrameWorker, LifecycleNode):
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         depth = int(self.param("qos_depth"))
-        sensor, image = qos_from_name(self.param("sensor_qos"), depth), qos_from_name(self.param("image_qos"), depth)
         self.pub_cloud = self.create_publisher(PointCloud2, "~/occupancy", depth)
         self.pub_markers = self.create_publisher(MarkerArray, "~/occupancy_markers", depth)
-        self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
-        self._entities = [self.pub_cloud, self.pub_markers, self.pub_diag, self._start_worker()]
-        self._make_sync([(Image, "image", image), (CameraInfo, "camera_info", sensor)])
-        self._entities.append(self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics))
+        self._activate_image_inputs([self.pub_cloud, self.pub_markers])
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        with self._work_lock:  # waits for the frame being processed; none starts after this
-            self._stop_worker()
-            self._destroy_entities()
+        self._deactivate_worker()
         return super().on_deactivate(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -96,16 +82,6 @@ class VoxelReconstructorNode(FrameWorker, LifecycleNode):
         return self.on_cleanup(state)
 
     # ------------------------------------------------------------------ callbacks
-    def _on_input(self, index: int, msg, info) -> None:
-        self._note_input(_INPUTS[index], info)
-        sync = self._sync
-        if sync is not None:
-            sync.add(index, msg)
-
-    def _on_frame(self, image: Image, info: CameraInfo) -> None:
-        """Synchronizer callback: queue the pair for the worker (``FrameWorker._enqueue``)."""
-        self._enqueue(image.header, image, info)
-
     def _process(self, image: Image, info: CameraInfo) -> None:
         from learned_energy_ros.vox.reconstructor import ReconstructionError
         start = time.perf_counter()
@@ -133,12 +109,7 @@ class VoxelReconstructorNode(FrameWorker, LifecycleNode):
         self.stats.processed(time.perf_counter() - start)
 
     def _publish_diagnostics(self) -> None:
-        if self._sync is not None and not self._mf:
-            self.stats.counts["sync_dropped"] = self._sync.dropped
-        self.stats.counts["pending_frames"] = len(self._queue)
-        self.pub_diag.publish(to_diagnostic_array(
-            self.stats, f"{self.get_name()}: voxel reconstructor", self.get_fully_qualified_name(),
-            self.get_clock().now().to_msg(), warn_topics=_INPUTS))
+        self._publish_worker_diagnostics("voxel reconstructor")
 
     # ------------------------------------------------------------------ parameters
     def _validate_parameters(self, params) -> SetParametersResult:

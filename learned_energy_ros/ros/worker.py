@@ -27,7 +27,23 @@ __all__ = ["FrameWorker"]
 class FrameWorker:
     """Mixin for an rclpy ``LifecycleNode`` subclass (see the module docstring)."""
 
+    #: Topic names of the synchronized inputs, in synchronizer order (for counting and diagnostics).
+    INPUT_NAMES: tuple[str, ...] = ()
+
+    def param(self, name: str):
+        """The current value of parameter ``name``."""
+        return self.get_parameter(name).value
+
+    def _declare_parameters(self, table: dict) -> None:
+        """Declare every ``name: (default, description, applies)`` of ``table`` with its description."""
+        from rcl_interfaces.msg import ParameterDescriptor
+
+        for name, (default, description, applies) in table.items():
+            self.declare_parameter(name, default, ParameterDescriptor(
+                description=f"{description} [change applies: {applies}]"))
+
     def _init_worker(self) -> None:
+        self._entities, self._sync, self._mf = [], None, False
         self._queue = FrameQueue(int(self.get_parameter("max_pending").value))
         self._work_lock = threading.Lock()  # one frame at a time; deactivation waits for it
         self._input_group, self._work_group = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
@@ -48,6 +64,52 @@ class FrameWorker:
         pending = self._queue.clear()
         if pending:
             self.stats.skip("deactivated", pending)
+
+    def _on_input(self, index: int, msg, info) -> None:
+        """Subscription callback of the internal synchronizer: count the message, then synchronize it."""
+        self._note_input(self.INPUT_NAMES[index], info)
+        sync = self._sync
+        if sync is not None:
+            sync.add(index, msg)
+
+    def _on_frame(self, *msgs) -> None:
+        """Synchronizer callback: queue the messages for the worker under the first one's header."""
+        self._enqueue(msgs[0].header, *msgs)
+
+    def _activate_image_inputs(self, publishers: list) -> None:
+        """Finish ``on_activate`` of an image + camera_info node: /diagnostics, worker, synchronizer, timer.
+
+        Args:
+            publishers: the node's own publishers (destroyed again on deactivation).
+        """
+        from diagnostic_msgs.msg import DiagnosticArray
+        from sensor_msgs.msg import CameraInfo, Image
+
+        from learned_energy_ros.ros.qos import qos_from_name
+
+        depth = int(self.param("qos_depth"))
+        sensor, image = qos_from_name(self.param("sensor_qos"), depth), qos_from_name(self.param("image_qos"), depth)
+        self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
+        self._entities = [*publishers, self.pub_diag, self._start_worker()]
+        self._make_sync([(Image, "image", image), (CameraInfo, "camera_info", sensor)])
+        self._entities.append(self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics))
+
+    def _deactivate_worker(self) -> None:
+        """Body of ``on_deactivate``: wait for the frame in progress, stop the worker, destroy the entities."""
+        with self._work_lock:  # none starts after this
+            self._stop_worker()
+            self._destroy_entities()
+
+    def _publish_worker_diagnostics(self, what: str) -> None:
+        """Publish ``/diagnostics`` (on ``self.pub_diag``) with the synchronizer and queue counts added."""
+        from learned_energy_ros.ros.diagnostics import to_diagnostic_array
+
+        if self._sync is not None and not self._mf:
+            self.stats.counts["sync_dropped"] = self._sync.dropped
+        self.stats.counts["pending_frames"] = len(self._queue)
+        self.pub_diag.publish(to_diagnostic_array(
+            self.stats, f"{self.get_name()}: {what}", self.get_fully_qualified_name(),
+            self.get_clock().now().to_msg(), warn_topics=self.INPUT_NAMES))
 
     def _note_input(self, topic: str, info=None) -> None:
         """Count one message on ``topic`` and the messages lost before it (from its MessageInfo)."""
