@@ -73,3 +73,16 @@ def test_calibration_file_is_used(clip, tmp_path):
 def test_a_missing_file_is_a_clear_error(tmp_path, capsys):
     assert main([str(tmp_path / "none.avi"), "--out", str(tmp_path / "o")]) == 1
     assert "does not exist" in capsys.readouterr().out
+
+
+def test_a_clip_without_people_gives_empty_frames(tmp_path):
+    path = tmp_path / "empty.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (160, 120))
+    for i in range(3):
+        writer.write(np.full((120, 160, 3), 60 + 20 * i, np.uint8))
+    writer.release()
+    out = tmp_path / "out"
+    assert main([str(path), "--out", str(out), "--device", "cpu"]) == 0
+    doc = json.loads((out / "joints.json").read_text())
+    assert [f["people"] for f in doc["frames"]] == [[], [], []]
+    assert {t: e["count"] for t, e in read_back(out / "bag").items()}["/camera/image"] == 3

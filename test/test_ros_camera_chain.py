@@ -165,3 +165,10 @@ def test_every_rviz_topic_exists_in_the_running_camera_profile(tmp_path):
                 break
             time.sleep(0.2)
     assert not missing, f"RViz names topics nobody publishes or subscribes: {missing}"
+
+
+def test_run_with_a_missing_webcam_is_a_clear_error(capsys):
+    from learned_energy_ros.ros.run import main as run_main
+
+    assert run_main(["--webcam", "99"]) == 1
+    assert "cannot open webcam 99" in capsys.readouterr().out

@@ -36,6 +36,7 @@ class VideoCameraNode(Node):
     """Publish frames of a video file or webcam with their CameraInfo."""
 
     def __init__(self, node_name: str = "video_camera", **kwargs):
+        self.source = None  # rclpy may destroy a node whose construction failed: destroy_node must cope
         super().__init__(node_name, **kwargs)
         for name, (default, description, _) in VIDEO_CAMERA_PARAMETERS.items():
             self.declare_parameter(name, default, ParameterDescriptor(description=f"{description} [read at start]"))
@@ -76,7 +77,8 @@ class VideoCameraNode(Node):
         self.published += 1
 
     def destroy_node(self):
-        self.source.close()
+        if self.source is not None:
+            self.source.close()
         return super().destroy_node()
 
 
