@@ -23,38 +23,19 @@ SCATTER_M = 0.015  # per-person standard deviation of the offset
 MIN_JOINTS = 6  # samples with fewer visible joints are not lifted (pose_lifter's min_joints default)
 
 
-def shifted_hips(frames: np.ndarray, lateral: float, up: float, scatter: float, rng) -> np.ndarray:
-    """Copy of mocap27 world frames (F, 27, 3) with both hips moved outward/upward in the pelvis frame."""
-    from learned_energy_ros.core.skeleton import get_skeleton
-
-    sk = get_skeleton("mocap27")
-    li, ri, pe, th = (sk.index(n) for n in ("left_hip", "right_hip", "pelvis", "thorax"))
-    out = frames.copy()
-    side = frames[:, li] - frames[:, ri]
-    side /= np.linalg.norm(side, axis=-1, keepdims=True)
-    vertical = frames[:, th] - frames[:, pe]
-    vertical -= np.sum(vertical * side, axis=-1, keepdims=True) * side
-    vertical /= np.linalg.norm(vertical, axis=-1, keepdims=True)
-    F = len(frames)
-    lat = lateral + scatter * rng.standard_normal((F, 1))
-    upw = up + scatter * rng.standard_normal((F, 1))
-    out[:, li] += lat * side + upw * vertical
-    out[:, ri] += -lat * side + upw * vertical
-    return out
-
-
 def evaluate(clips, lifter, layout: str, lateral: float, up: float, samples: int, seed: int) -> dict:
     from learned_energy_ros.core.metrics import pose_metrics
     from learned_energy_ros.core.skeleton import joint_mapping
     from learned_energy_ros.core.virtual_camera import CameraRanges, DetectorNoise
     from learned_energy_ros.pose.dataset import PoseSampler
+    from learned_energy_ros.pose.hip_offsets import shift_hips
 
     def sampler():
         return PoseSampler(clips, CameraRanges.broad(), DetectorNoise(sigma_px=2.0), input_skeleton=layout, seed=seed)
 
     truth, seen = sampler(), sampler()
-    seen.frames = shifted_hips(seen.frames.astype(np.float64), lateral, up, SCATTER_M if lateral or up else 0.0,
-                               np.random.default_rng(seed + 1)).astype(np.float32)
+    seen.frames = shift_hips(seen.frames, lateral, up, SCATTER_M if lateral or up else 0.0,
+                             np.random.default_rng(seed + 1)).astype(np.float32)
     idx = np.linspace(0, len(truth) - 1, samples).round().astype(np.int64)
     batch, true = seen.observe_frames(idx), truth.observe_frames(idx)
     used = joint_mapping(layout, "coco17")  # the joints the lifter reads

@@ -177,3 +177,22 @@ def test_video_source_reads_frames_at_the_file_rate(tmp_path):
     assert frames[0][2][0, 0, 0] > 200 and frames[0][2][0, 0, 2] < 40  # converted to RGB
     with pytest.raises(VideoError):
         VideoSource(tmp_path / "missing.avi")
+
+
+def test_shift_hips_moves_only_the_hips_outward_and_up():
+    from learned_energy_ros.core.skeleton import get_skeleton
+    from learned_energy_ros.pose.hip_offsets import shift_hips
+
+    sk = get_skeleton("mocap27")
+    frames = np.zeros((2, len(sk), 3))
+    frames[:, sk.index("left_hip")] = (0.1, 0, 0.9)
+    frames[:, sk.index("right_hip")] = (-0.1, 0, 0.9)
+    frames[:, sk.index("pelvis")] = (0, 0, 0.9)
+    frames[:, sk.index("thorax")] = (0, 0.05, 1.4)  # leaning: 'up' is made orthogonal to the hip axis only
+    out = shift_hips(frames, outward=0.03, up=0.04)
+    moved = np.flatnonzero(np.any(out != frames, axis=(0, 2)))
+    assert sorted(moved) == sorted([sk.index("left_hip"), sk.index("right_hip")])
+    width = np.linalg.norm(out[:, sk.index("left_hip")] - out[:, sk.index("right_hip")], axis=-1)
+    assert np.allclose(width, 0.26)
+    lift = out[:, sk.index("left_hip")] - frames[:, sk.index("left_hip")] - np.array([0.03, 0, 0])
+    assert np.allclose(np.linalg.norm(lift, axis=-1), 0.04) and np.all(lift[:, 2] > 0.035)

@@ -36,7 +36,7 @@ def plot_people_3d(panels, path: Path) -> Path:
     for k, (title, people, ids) in enumerate(panels):
         ax = fig.add_subplot(rows, cols, k + 1, projection="3d")
         for joints, person in zip(people, ids):
-            draw_skeleton_3d(ax, joints, bones, np.array(id_color(person)) / 255, "-", None)
+            draw_skeleton_3d(ax, joints, bones, "#%02x%02x%02x" % id_color(person), "-", None)
         if len(people):
             camera_axes(ax, people.reshape(-1, 3).mean(axis=0), max(1.0, np.ptp(people[..., 0]) / 2 + 0.6))
         ax.view_init(elev=15, azim=-65)
