@@ -97,7 +97,7 @@ def _real_stage(args, out: Path) -> dict:
 
     try:
         return real_part(args, out)
-    except (ImportError, RuntimeError, ValueError) as err:
+    except (ImportError, RuntimeError, ValueError) as err:  # DemoError is a RuntimeError
         print(f"REAL stage failed: {err}")
         return {"error": str(err)}
 

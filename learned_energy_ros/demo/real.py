@@ -47,6 +47,20 @@ def plot_people_3d(panels, path: Path) -> Path:
     return Path(path)
 
 
+def _zoom(image: np.ndarray, boxes: np.ndarray, margin: float = 0.35) -> np.ndarray:
+    """Crop to the people when they fill little of the image (distant pedestrians), else return it whole."""
+    if len(boxes) == 0:
+        return image
+    h, w = image.shape[:2]
+    lo, hi = boxes[:, :2].min(axis=0), boxes[:, 2:].max(axis=0)
+    size = np.maximum((hi - lo) * (1 + 2 * margin), [w / 3, h / 3])
+    if size[0] * size[1] > 0.5 * w * h:
+        return image
+    centre = (lo + hi) / 2
+    x0, y0 = np.clip(centre - size / 2, 0, None).astype(int)
+    return np.ascontiguousarray(image[y0:min(h, y0 + int(size[1])), x0:min(w, x0 + int(size[0]))])
+
+
 def format_checks(rows: list[dict]) -> str:
     """Plain-text table of the plausibility rows."""
     head = f"{'image':<22}{'id':>3}{'vis':>5}{'h px':>6}{'depth m':>9}{'energy':>8}{'reproj px':>10}{'head-hips m':>12}  left/right  bone ratios"
@@ -63,29 +77,28 @@ def real_part(args, out: Path) -> dict:
     """Run the real stage; write ``real_overlay_strip.png`` and ``real_skeletons_3d.png``; return its summary."""
     from learned_energy_ros.demo.outputs import label, write_strip
     from learned_energy_ros.detect.draw import draw_lifted
-    from learned_energy_ros.detect.real_stage import RealLifter, lift_real_images, plausibility_table, real_inputs
+    from learned_energy_ros.demo.real_session import RealSession
+    from learned_energy_ros.detect.real_stage import plausibility_table, real_inputs
 
     inputs = real_inputs()
     if not inputs:
         raise RuntimeError("no real image is installed (scikit-image or opencv-doc)")
-    lifter = RealLifter(device="cpu" if args.device == "auto" else args.device, checkpoint=args.checkpoint)
-    try:
-        frames = lift_real_images(inputs, lifter)
-    finally:
-        lifter.close()
+    with RealSession(device="cpu" if args.device == "auto" else args.device, checkpoint=args.checkpoint) as session:
+        frames = [session(name, rgb, tiles) for name, rgb, tiles in inputs]
     pictures = []
     for frame in frames:
-        image = draw_lifted(frame.rgb, frame.camera, frame.detections, frame.joints, frame.energy)
-        label(image, f"REAL: {frame.name}")
-        label(image, f"{len(frame.joints)} people, detect {frame.timing_ms['detect']:.0f} ms, "
+        image = _zoom(draw_lifted(frame.rgb, frame.camera, frame.detections, frame.joints, frame.energy),
+                      frame.detections.boxes)
+        label(image, f"REAL: {frame.name}" + (" (crop)" if image.shape != frame.rgb.shape else ""))
+        label(image, f"{len(frame.joints)} people; nodes: detect {frame.timing_ms['detect']:.0f} ms, "
               f"lift {frame.timing_ms['lift']:.0f} ms", row=1)
         pictures.append(image)
     strip = write_strip(pictures, out / "real_overlay_strip.png", count=len(pictures), height=300)
     plot = plot_people_3d([(f"REAL: {f.name} ({len(f.joints)} people)", f.joints, f.detections.ids) for f in frames],
                           out / "real_skeletons_3d.png")
     rows = plausibility_table(frames)
-    print("REAL stage (real photographs and footage, detector + lifter; no ground truth: plausibility checks, "
-          f"camera guessed with a {lifter.hfov_deg:.0f} deg field of view)")
+    print("REAL stage: real photographs and footage through the keypoint_detector and pose_lifter nodes over ROS 2 "
+          "(no ground truth: plausibility checks; camera guessed with a 60 deg field of view)")
     print(format_checks(rows))
     return {"images": [f.name for f in frames], "people": rows, "files": {"strip": strip, "plot_3d": plot},
-            "timing_ms": [f.timing_ms for f in frames], "hfov_deg": lifter.hfov_deg}
+            "timing_ms": [f.timing_ms for f in frames], "hfov_deg": 60.0}
