@@ -116,8 +116,9 @@ def main(argv=None) -> int:
         plot_flops(out["conditions"]["clean"], a.png_flops, "val split, standard-13 protocol (13 body joints, 2 px), n=3018")
     if a.png_conditions:
         from pose_conditions import plot as plot_conditions
-        plot_conditions({c: {"rows": rows} for c, rows in out["conditions"].items()}, a.png_conditions,
-                        "val split, standard-13 cameras: detector conditions")
+        common = set.intersection(*({r["method"] for r in rows} for rows in out["conditions"].values()))
+        plot_conditions({c: {"rows": [r for r in rows if r["method"] in common]} for c, rows in out["conditions"].items()},
+                        a.png_conditions, "val split, standard-13 cameras: detector conditions")
     return 0
 
 
