@@ -170,12 +170,16 @@ class Driver(SpinningTestNode):
         return None
 
 class Recorder:
-    """Stands in for a publisher: keeps every published message."""
+    """Stands in for a publisher: keeps every published message (serialized ones deserialized as ``msg_type``)."""
 
-    def __init__(self):
-        self.msgs = []
+    def __init__(self, msg_type=None):
+        self.msgs, self.msg_type = [], msg_type
 
     def publish(self, msg):
+        if isinstance(msg, bytes):
+            from rclpy.serialization import deserialize_message
+            assert self.msg_type is not None, "serialized message published to a Recorder without msg_type"
+            msg = deserialize_message(msg, self.msg_type)
         self.msgs.append(msg)
 
 
@@ -204,4 +208,5 @@ def spy_node(node_class, ctx, name: str, **params):
     # garbage collector, which may finalize it at a random moment of a later test).
     log = node.log = SpyLogger()
     node.get_logger = lambda: log
+    node.worker_thread = False  # no executor here: the test runs ``_process_pending`` itself
     return node

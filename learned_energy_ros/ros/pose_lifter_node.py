@@ -76,7 +76,7 @@ class PoseLifterNode(FrameWorker, LifecycleNode):
         self.pub_overlay = self.create_publisher(Image, "~/overlay", image)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
         self._entities = [self.pub_markers, self.pub_joints, self.pub_overlay, self.pub_diag]
-        self._entities.append(self._start_worker())
+        self._start_worker()
         self._make_sync([(CameraInfo, "camera_info", sensor), (PointCloud2, "keypoints", sensor)])
         self._image_qos = image
         self._toggle_image_input(bool(self.param("publish_overlay")))

@@ -5,7 +5,7 @@ is the in-process API the demo and the tests use::
 
     with NodeRunner(["pose_lifter"], parameters={"pose_lifter": {"device": "cpu"}},
                     remappings={"keypoints": "/camera/keypoints"}) as runner:
-        ...  # nodes are active, spinning in a MultiThreadedExecutor thread
+        ...  # nodes are active, spinning in a SingleThreadedExecutor thread
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
@@ -87,7 +87,9 @@ class NodeRunner:
         rclpy.init(args=self._args(), context=self.context)
         try:
             self._create_nodes()
-            self.executor = MultiThreadedExecutor(context=self.context)
+            # one thread for every callback: they only translate and queue; each node's model
+            # runs on its own worker thread (worker.py explains why not a MultiThreadedExecutor)
+            self.executor = SingleThreadedExecutor(context=self.context)
             for node in self.nodes.values():
                 self.executor.add_node(node)
             self._thread = threading.Thread(target=self._spin, name="node-runner", daemon=True)

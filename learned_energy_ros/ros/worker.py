@@ -1,10 +1,20 @@
 """Mixin for the lifecycle nodes: bounded, oldest-dropping hand-over from input callbacks to the model.
 
-Input callbacks (their own callback group) count arrivals and reader-history
-losses, check the stamp and push synchronized frames into a ``FrameQueue``; a
-guard condition wakes ``_process_pending`` in another group, which calls the
-node's ``_process(*frame)`` for each pending frame, oldest first. Needs the node
-to have ``stats`` (``FrameStats``) and the parameters ``max_pending``,
+Input callbacks (run by the executor) count arrivals and reader-history losses,
+check the stamp and push synchronized frames into a ``FrameQueue``; a dedicated
+worker thread, woken through a ``threading.Event``, calls the node's
+``_process(*frame)`` for each pending frame, oldest first (``_process_pending``).
+
+Why a plain thread and not a guard condition in a MultiThreadedExecutor (docs/reliability.md,
+"Real time"): rclpy's MultiThreadedExecutor hands every callback to a thread pool,
+wakes its wait set twice per callback and rebuilds it from Python each time, and
+re-yields (re-submits) a handler that a busy pool has not started yet. With the
+model holding the pool's other thread, every keypoint message then costs several
+GIL hand-overs between three threads; on two cores the node tipped into overload
+at 1 camera x 30 Hz. Now only two threads want the interpreter: the executor
+thread (taking and synchronizing messages, sleeping in ``rcl_wait`` otherwise)
+and this worker, which never goes through the executor. Needs the node to have
+``stats`` (``FrameStats``) and the parameters ``max_pending``,
 ``max_stamp_future``, ``max_stamp_age``, ``warn_period`` and ``qos_depth``.
 """
 from __future__ import annotations
@@ -25,7 +35,14 @@ __all__ = ["FrameWorker"]
 
 
 class FrameWorker:
-    """Mixin for an rclpy ``LifecycleNode`` subclass (see the module docstring)."""
+    """Mixin for an rclpy ``LifecycleNode`` subclass (see the module docstring).
+
+    Attributes:
+        worker_thread: False = start no thread; whoever drives the node calls
+            ``_process_pending()`` itself (the callback-level fault tests, no executor).
+    """
+
+    worker_thread = True
 
     #: Topic names of the synchronized inputs, in synchronizer order (for counting and diagnostics).
     INPUT_NAMES: tuple[str, ...] = ()
@@ -46,24 +63,38 @@ class FrameWorker:
         self._entities, self._sync, self._mf = [], None, False
         self._queue = FrameQueue(int(self.get_parameter("max_pending").value))
         self._work_lock = threading.Lock()  # one frame at a time; deactivation waits for it
-        self._input_group, self._work_group = MutuallyExclusiveCallbackGroup(), MutuallyExclusiveCallbackGroup()
+        self._input_group = MutuallyExclusiveCallbackGroup()
         self._wake, self._accepting = None, False
         self._gaps = SequenceGaps()
         self._last_warn: dict[str, float] = {}
 
-    def _start_worker(self):
-        """Create the wake-up guard condition (on_activate); return it so the node can destroy it."""
+    def _start_worker(self) -> None:
+        """Start accepting frames and the worker thread (on_activate)."""
         self._queue.clear()
-        self._wake = self.create_guard_condition(self._process_pending, callback_group=self._work_group)
         self._accepting = True
-        return self._wake
+        if self.worker_thread:
+            self._wake = wake = threading.Event()  # each activation has its own: an old thread exits on its own
+            threading.Thread(target=self._work_loop, args=(wake,), name=f"{self.get_name()}-worker",
+                             daemon=True).start()
 
     def _stop_worker(self) -> None:
-        """Stop accepting frames and drop the pending ones (call while holding ``_work_lock``)."""
-        self._accepting, self._wake = False, None
+        """Stop accepting frames, drop the pending ones and end the thread (call while holding ``_work_lock``)."""
+        self._accepting, wake, self._wake = False, self._wake, None
+        if wake is not None:
+            wake.stopped = True
+            wake.set()
         pending = self._queue.clear()
         if pending:
             self.stats.skip("deactivated", pending)
+
+    def _work_loop(self, wake: threading.Event) -> None:
+        """Worker thread: sleep until frames are queued, then process them all; exit when stopped."""
+        while True:
+            wake.wait()
+            wake.clear()  # cleared before draining: a frame queued from now on sets it again
+            if getattr(wake, "stopped", False):
+                return
+            self._process_pending()
 
     def _on_input(self, index: int, msg, info) -> None:
         """Subscription callback of the internal synchronizer: count the message, then synchronize it."""
@@ -90,7 +121,8 @@ class FrameWorker:
         depth = int(self.param("qos_depth"))
         sensor, image = qos_from_name(self.param("sensor_qos"), depth), qos_from_name(self.param("image_qos"), depth)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
-        self._entities = [*publishers, self.pub_diag, self._start_worker()]
+        self._entities = [*publishers, self.pub_diag]
+        self._start_worker()
         self._make_sync([(Image, "image", image), (CameraInfo, "camera_info", sensor)])
         self._entities.append(self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics))
 
@@ -135,11 +167,12 @@ class FrameWorker:
             self.stats.skip("overload", evicted)
             self._warn("overload", f"input outruns processing: dropped the {evicted} oldest pending frame(s) "
                        f"(max_pending={self._queue.depth})")
-        if self._wake is not None:
-            self._wake.trigger()
+        wake = self._wake
+        if wake is not None:
+            wake.set()
 
     def _process_pending(self) -> None:
-        """Worker (guard condition): process pending frames, oldest first, until the queue is empty."""
+        """Process pending frames, oldest first, until the queue is empty (the worker thread's job)."""
         while (item := self._queue.pop()) is not None:
             with self._work_lock:
                 if not self._accepting:  # deactivated meanwhile
@@ -206,7 +239,7 @@ def spin_lifecycle_node(node_class, args=None) -> None:
     lifecycle manager drives the transitions.
     """
     import rclpy
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 
     try:
         with rclpy.init(args=args):
@@ -214,7 +247,7 @@ def spin_lifecycle_node(node_class, args=None) -> None:
             if node.param("autostart"):
                 node.trigger_configure()
                 node.trigger_activate()
-            executor = MultiThreadedExecutor()
+            executor = SingleThreadedExecutor()  # callbacks are short; the model runs on the worker thread
             executor.add_node(node)
             spin_resilient(executor)
     except (KeyboardInterrupt, ExternalShutdownException):
