@@ -101,3 +101,36 @@ def write_json(path: str, data: dict) -> None:
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with open(path, "w") as f:
         json.dump(data, f, indent=1)
+
+
+def _cpu_ticks() -> dict[int, tuple[str, int]]:
+    out = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                head, rest = f.read().rsplit(")", 1)
+            fields = rest.split()
+            out[int(pid)] = (head.split("(", 1)[1], int(fields[11]) + int(fields[12]))
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def machine_load(seconds: float = 1.0, top: int = 4) -> dict:
+    """How busy the machine is: load averages, busy share of all CPUs and the top processes over ``seconds``.
+
+    Benchmarks on a shared machine record this before and after, so their figures
+    can be read against the load they were taken under.
+    """
+    def busy():
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        return sum(values) - values[3] - values[4], sum(values)
+    (b0, t0), procs0 = busy(), _cpu_ticks()
+    time.sleep(seconds)
+    (b1, t1), procs1 = busy(), _cpu_ticks()
+    shares = sorted(((100.0 * (ticks - procs0[pid][1]) / _TICKS / seconds, name) for pid, (name, ticks)
+                     in procs1.items() if pid in procs0 and ticks > procs0[pid][1]), reverse=True)[:top]
+    return {"loadavg": list(os.getloadavg()), "cpus": os.cpu_count(),
+            "busy_percent_of_all_cpus": round(100.0 * (b1 - b0) / max(t1 - t0, 1), 1),
+            "top_processes_percent_of_one_core": [[name, round(share, 1)] for share, name in shares]}

@@ -1,0 +1,201 @@
+"""Real-time regression benchmark of pose_lifter: answered share and stamp -> joints latency.
+
+Usage:
+    python benchmarks/rt_pose.py --persons 1 --duration 60 --out docs/benchmarks/rt/1cam_1p.json
+    python benchmarks/rt_pose.py --cameras 4 --persons 10 --multi --out docs/benchmarks/rt/4cam_10p.json
+    python benchmarks/rt_pose.py --code-root OLD_CHECKOUT ...   # the same load against another checkout
+
+The server is the user's command, ``learned-energy-ros run --params-file``, in its own
+process (one ``pose_lifter``; with ``--multi`` it serves every camera through the
+``cameras`` parameter, else one ``run`` process per camera). The driver is
+independent and cheap: every CameraInfo and keypoint cloud is serialized once up
+front and only the 8 stamp bytes of the CDR buffer are patched before each raw
+publish; ``~/joints`` is subscribed raw and its stamp read from the same bytes, so
+the driver costs ~1-2 % of a core and does not disturb what it measures.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _load_common import ProcMonitor, machine_load, percentiles, write_json  # noqa: E402
+from load_pose import make_scene  # noqa: E402
+
+_STAMP = struct.Struct("<iI")  # CDR: 4-byte encapsulation header, then header.stamp (sec, nanosec)
+
+
+def write_params(path: str, cameras: int, multi: bool, extra: dict) -> None:
+    """Write the server's params file (no overlay; ``cameras`` list when ``multi``)."""
+    lines = ["/**/pose_lifter:", "  ros__parameters:", '    device: "cpu"', "    publish_overlay: false"]
+    if multi:
+        lines.append(f"    cameras: [{', '.join(f'cam{i}' for i in range(cameras))}]")
+    lines += [f"    {k}: {v}" for k, v in extra.items()]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def start_servers(args, params: str) -> list[subprocess.Popen]:
+    """Start ``learned-energy-ros run`` (one process, or one per camera without ``--multi``)."""
+    env = dict(os.environ)
+    if args.code_root:  # measure another checkout of the package with the same driver
+        env["PYTHONPATH"] = os.path.abspath(args.code_root) + os.pathsep + env.get("PYTHONPATH", "")
+    env["OMP_NUM_THREADS"] = str(args.threads)
+    cmd = [sys.executable, "-m", "learned_energy_ros.cli", "run", "--params-file", params]
+    if args.multi:
+        return [subprocess.Popen(cmd, env=env)]
+    return [subprocess.Popen(cmd + ["--namespace", f"/cam{i}"], env=env) for i in range(args.cameras)]
+
+
+class RawDriver:
+    """Publish pre-serialized inputs for C cameras and time the raw ``joints`` outputs."""
+
+    def __init__(self, args):
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+        from rclpy.serialization import serialize_message
+        from sensor_msgs.msg import CameraInfo, PointCloud2
+        from std_msgs.msg import Header
+        from learned_energy_ros.ros.conversions import camera_to_camera_info, keypoints_to_cloud
+        rclpy.init()
+        self.args, self.node = args, rclpy.create_node("rt_driver")
+        self.t0 = time.monotonic()
+        self.latencies: list[tuple[float, float]] = []
+        self.received, self.published = [0] * args.cameras, [0] * args.cameras
+        self.pubs, self.infos, self.clouds = [], [], []
+        reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
+        for i in range(args.cameras):
+            ns = f"/cam{i}"
+            out = f"/pose_lifter/cam{i}/joints" if args.multi else f"{ns}/pose_lifter/joints"
+            self.pubs.append((self.node.create_publisher(CameraInfo, f"{ns}/camera_info", qos_profile_sensor_data),
+                              self.node.create_publisher(PointCloud2, f"{ns}/keypoints", qos_profile_sensor_data)))
+            self.node.create_subscription(PointCloud2, out, lambda m, i=i: self._on_joints(i, m), reliable, raw=True)
+            cam, px, scores = make_scene(90, args.persons, seed=i)
+            header = Header(frame_id=f"{cam.frame_id}_{i}" if args.multi else cam.frame_id)
+            self.infos.append(bytearray(serialize_message(camera_to_camera_info(cam, header))))
+            self.clouds.append([bytearray(serialize_message(keypoints_to_cloud(header, px[t], scores[t],
+                                                                              np.arange(args.persons))))
+                                for t in range(len(px))])
+        self.executor = SingleThreadedExecutor()
+        self.executor.add_node(self.node)
+        threading.Thread(target=self._spin, daemon=True).start()
+
+    def _spin(self) -> None:
+        try:
+            self.executor.spin()
+        except Exception:  # noqa: BLE001 (shutdown)
+            pass
+
+    def _on_joints(self, cam: int, data: bytes) -> None:
+        now = time.time()
+        sec, nsec = _STAMP.unpack_from(data, 4)
+        self.received[cam] += 1
+        self.latencies.append((time.monotonic() - self.t0, now - (sec + 1e-9 * nsec)))
+
+    def wait_connected(self, timeout: float = 180.0) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if all(p[1].get_subscription_count() for p in self.pubs) and \
+                    all(s.get_publisher_count() for s in self.node.subscriptions):
+                time.sleep(1.0)
+                return
+            time.sleep(0.2)
+        raise TimeoutError("pose_lifter did not come up")
+
+    def publish_for(self, duration: float) -> float:
+        """Publish every camera at the rate for ``duration`` s; return the achieved seconds."""
+        period, start, tick = 1.0 / self.args.rate, time.monotonic(), 0
+        while time.monotonic() - start < duration:
+            for i, (pub_info, pub_kp) in enumerate(self.pubs):
+                now = time.time()
+                stamp = _STAMP.pack(int(now), int((now % 1.0) * 1e9))
+                cloud = self.clouds[i][tick % len(self.clouds[i])]
+                self.infos[i][4:12] = cloud[4:12] = stamp
+                pub_info.publish(bytes(self.infos[i]))
+                pub_kp.publish(bytes(cloud))
+                self.published[i] += 1
+            tick += 1
+            time.sleep(max(0.0, start + tick * period - time.monotonic()))
+        return time.monotonic() - start
+
+
+def answered_windows(driver, warmup: float, window: float = 5.0) -> list[float]:
+    """Answered share per ``window`` seconds after warm-up (does the node tip over?)."""
+    times = np.array([t for t, _ in driver.latencies if t >= warmup])
+    expected = driver.args.rate * driver.args.cameras * window
+    edges = np.arange(warmup, warmup + driver.args.duration + 1e-9, window)
+    return [round(float(np.sum((times >= a) & (times < a + window)) / expected), 3) for a in edges[:-1]]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cameras", type=int, default=1)
+    parser.add_argument("--rate", type=float, default=30.0)
+    parser.add_argument("--persons", type=int, default=1)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--warmup", type=float, default=10.0, help="seconds excluded from the statistics")
+    parser.add_argument("--threads", type=int, default=1, help="torch/OpenMP threads of the server")
+    parser.add_argument("--multi", action="store_true", help="one node serving every camera (cameras parameter)")
+    parser.add_argument("--code-root", default="", help="import learned_energy_ros from this checkout instead")
+    parser.add_argument("--label", default="", help="free text stored in the JSON (e.g. 'before', 'after')")
+    parser.add_argument("--out", default="rt_pose.json")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    os.environ.setdefault("ROS_DOMAIN_ID", str(1 + os.getpid() % 101))
+    load_before = machine_load()
+    with tempfile.TemporaryDirectory() as tmp:
+        params = os.path.join(tmp, "params.yaml")
+        write_params(params, args.cameras, args.multi, {})
+        servers = start_servers(args, params)
+        try:
+            driver = RawDriver(args)
+            driver.wait_connected()
+            monitors = [ProcMonitor(s.pid) for s in servers]
+            for m in monitors:
+                m.t0 = driver.t0 = time.monotonic()
+                m.start()
+            seconds = driver.publish_for(args.duration + args.warmup)
+            time.sleep(1.0)
+            for m in monitors:
+                m.stop.set()
+        finally:
+            for s in servers:
+                s.send_signal(signal.SIGINT)
+            for s in servers:
+                try:
+                    s.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    s.kill()
+    steady = [lat for t, lat in driver.latencies if t >= args.warmup]
+    expected = args.rate * args.cameras * args.duration
+    result = {
+        "label": args.label,
+        "setup": {k: getattr(args, k) for k in ("cameras", "rate", "persons", "duration", "warmup", "threads", "multi")},
+        "code": "other checkout" if args.code_root else "this checkout",
+        "machine_load_before": load_before, "machine_load_after": machine_load(),
+        "published_frames": sum(driver.published), "received_joints": sum(driver.received),
+        "seconds": seconds, "answered": len(steady) / expected,
+        "answered_per_5s": answered_windows(driver, args.warmup),
+        "latency_ms": percentiles(steady, qs=(50, 95, 99)),
+        "server_cpu_percent_mean": float(sum(np.mean([c for t, _, c in m.samples if t >= args.warmup] or [0.0])
+                                             for m in monitors)),
+        "latencies_ms": [round(1e3 * x, 2) for x in steady],
+    }
+    write_json(args.out, result)
+    print({k: result[k] for k in ("label", "setup", "answered", "latency_ms", "server_cpu_percent_mean",
+                                  "machine_load_before", "machine_load_after")})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
