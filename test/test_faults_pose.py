@@ -15,7 +15,7 @@ pytest.importorskip("rclpy", reason="rclpy is not installed")
 from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
-from visualization_msgs.msg import Marker  # noqa: E402
+from visualization_msgs.msg import Marker, MarkerArray  # noqa: E402
 
 from learned_energy_ros.ros.clouds import KEYPOINT_FIELDS, cloud_to_structured, keypoints_to_cloud, structured_to_cloud  # noqa: E402
 from learned_energy_ros.ros.conversions import camera_to_camera_info, sec_to_stamp  # noqa: E402
@@ -38,7 +38,7 @@ def node(ctx, tmp_path_factory):
     n = make_node(ctx, "fault_lifter", device="cpu", checkpoint=checkpoint, warn_period=60.0, min_score=0.1,
                   publish_overlay=True, max_stamp_future=1.0)
     assert n.trigger_configure() == SUCCESS and n.trigger_activate() == SUCCESS
-    n.pub_joints, n.pub_markers, n.pub_overlay, n.pub_diag = Recorder(), Recorder(), Recorder(), Recorder()
+    n.pub_joints, n.pub_markers, n.pub_overlay, n.pub_diag = Recorder(), Recorder(MarkerArray), Recorder(), Recorder()
     yield n
     n.trigger_deactivate()
     n.destroy_node()

@@ -14,6 +14,7 @@ import torch  # noqa: E402
 from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
+from visualization_msgs.msg import MarkerArray  # noqa: E402
 
 from learned_energy_ros.core.camera import Camera  # noqa: E402
 from learned_energy_ros.ros.conversions import camera_to_camera_info, sec_to_stamp  # noqa: E402
@@ -52,7 +53,7 @@ def tiny_checkpoint(tmp_path_factory):
 def node(ctx, tiny_checkpoint):
     n = make_node(ctx, "fault_voxel", device="cpu", checkpoint=tiny_checkpoint, near=0.8, far=1.2, warn_period=60.0)
     assert n.trigger_configure() == SUCCESS and n.trigger_activate() == SUCCESS
-    n.pub_cloud, n.pub_markers, n.pub_diag = Recorder(), Recorder(), Recorder()
+    n.pub_cloud, n.pub_markers, n.pub_diag = Recorder(), Recorder(MarkerArray), Recorder()
     yield n
     n.trigger_deactivate()
     n.destroy_node()

@@ -4,7 +4,10 @@ Shared by the node and ``process-bag`` so both publish byte-identical outputs.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
+
+import numpy as np
 
 from std_msgs.msg import Header
 
@@ -14,7 +17,7 @@ from learned_energy_ros.ros.clouds import cloud_to_keypoints, joints_to_cloud
 from learned_energy_ros.ros.conversions import camera_info_to_camera, stamp_to_sec
 from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.images import image_to_rgb, rgb_to_image
-from learned_energy_ros.ros.markers import delete_markers, skeletons_to_markers
+from learned_energy_ros.ros.markers import skeletons_to_cdr
 from learned_energy_ros.ros.overlay import draw_overlay
 
 __all__ = ["messages_to_frame", "PoseOutputs", "result_to_messages", "overlay_message"]
@@ -32,7 +35,7 @@ def messages_to_frame(info, cloud, input_skeleton: str) -> KeypointFrame:
     if all(frames) and frames[0] != frames[1]:  # 2D of one camera with another's calibration
         raise FrameSkipped("frame_id_mismatch", f"camera_info frame {frames[0]!r} != keypoints frame {frames[1]!r}")
     try:
-        camera = camera_info_to_camera(info)
+        camera = _camera(info)
     except ConversionError as err:
         raise FrameSkipped("invalid_camera", str(err)) from None
     num_joints = len(get_skeleton(input_skeleton))
@@ -44,21 +47,39 @@ def messages_to_frame(info, cloud, input_skeleton: str) -> KeypointFrame:
     return KeypointFrame(stamp_to_sec(cloud.header.stamp), camera, keypoints, scores, ids)
 
 
+_CAMERAS: OrderedDict = OrderedDict()  # calibration -> Camera: a camera sends the same CameraInfo every frame
+_CAMERA_CACHE = 64
+
+
+def _camera(info):
+    """``camera_info_to_camera`` with a small cache keyed on every field it reads (Camera is immutable)."""
+    key = (info.header.frame_id, np.asarray(info.k, dtype=np.float64).tobytes(),
+           np.asarray(info.d, dtype=np.float64).tobytes(), info.distortion_model, int(info.width), int(info.height))
+    camera = _CAMERAS.get(key)
+    if camera is None:
+        camera = _CAMERAS[key] = camera_info_to_camera(info)
+        while len(_CAMERAS) > _CAMERA_CACHE:
+            _CAMERAS.popitem(last=False)
+    return camera
+
+
 @dataclass
 class PoseOutputs:
-    """Messages of one processed frame (overlay only when an image was given)."""
+    """Messages of one processed frame (overlay only when an image was given).
 
-    markers: object
+    ``markers`` is the serialized MarkerArray (bytes): publishers and bag writers take it as is.
+    """
+
+    markers: bytes
     joints: object
     overlay: object | None = None
 
 
 def result_to_messages(result: FrameResult, header, marker_lifetime: float = 0.5) -> PoseOutputs:
     """Translate a ``FrameResult`` to the ``~/skeletons`` and ``~/joints`` messages (frame from ``header``)."""
-    markers = skeletons_to_markers(header, result.joints, result.track_ids, result.skeleton, result.energy,
-                                   lifetime_s=marker_lifetime, vanished_ids=result.vanished)
-    # rejected skeletons must not linger from the previous frame either
-    markers.markers += delete_markers(header, result.rejected).markers
+    # rejected skeletons must not linger from the previous frame either: DELETE them too
+    markers = skeletons_to_cdr(header, result.joints, result.track_ids, result.skeleton, result.energy,
+                               lifetime_s=marker_lifetime, vanished_ids=result.vanished, deleted_ids=result.rejected)
     joints = joints_to_cloud(header, result.joints, result.track_ids, result.confidence, result.energy)
     return PoseOutputs(markers, joints)
 

@@ -82,7 +82,8 @@ class _Processor:
         self.log_time = 0
 
     def _out(self, name: str, msgtype: str, msg) -> None:
-        self.writer.write(f"{self.prefix}/{name}", msgtype, self.log_time, serialize_message(msg))
+        data = msg if isinstance(msg, bytes) else serialize_message(msg)  # markers come serialized
+        self.writer.write(f"{self.prefix}/{name}", msgtype, self.log_time, data)
 
     def add(self, role: str, msg, log_time: int) -> None:
         self.log_time = log_time

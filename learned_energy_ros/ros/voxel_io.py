@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
-from visualization_msgs.msg import MarkerArray
-
 from learned_energy_ros.ros.clouds import points_to_cloud
-from learned_energy_ros.ros.markers import cube_list_marker
+from learned_energy_ros.ros.markers import cube_list_cdr
 
 __all__ = ["probability_colors", "result_to_messages"]
 
@@ -17,7 +15,9 @@ def probability_colors(prob: np.ndarray) -> np.ndarray:
 
 
 def result_to_messages(result, header, threshold: float, lifetime_s: float):
-    """Return (PointCloud2, MarkerArray) of the voxels of ``result`` above ``threshold``.
+    """Return (PointCloud2, serialized MarkerArray) of the voxels of ``result`` above ``threshold``.
+
+    The CUBE_LIST goes from numpy to CDR bytes in bulk (no Point/ColorRGBA object per voxel).
 
     Args:
         result: a ``VoxelResult``.
@@ -27,7 +27,5 @@ def result_to_messages(result, header, threshold: float, lifetime_s: float):
     """
     points, prob = result.occupied(threshold)  # (P, 3), (P,)
     cloud = points_to_cloud(header, points, {"occupancy": prob.astype(np.float32)})
-    markers = MarkerArray()
     size = float(max(result.grid.voxel_size()))
-    markers.markers.append(cube_list_marker(header, points, size, probability_colors(prob), lifetime_s=lifetime_s))
-    return cloud, markers
+    return cloud, cube_list_cdr(header, points, size, probability_colors(prob), lifetime_s=lifetime_s)
