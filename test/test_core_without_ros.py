@@ -8,6 +8,7 @@ CORE_MODULES = [
     "learned_energy_ros.core.camera",
     "learned_energy_ros.core.skeleton",
     "learned_energy_ros.pose.batch",
+    "learned_energy_ros.pose.multi",
     "learned_energy_ros.data.paths",
 ]
 

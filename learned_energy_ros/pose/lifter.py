@@ -141,13 +141,28 @@ class Lifter:
             LiftError: NaN/inf, wrong shapes, joint count vs layout, unknown layout, bad steps/hypotheses.
         """
         kp, sc, layout = self._check(keypoints_px, scores, input_skeleton)
+        xy = camera.normalize(kp) if kp.shape[0] else kp  # (N, J, 2) undistorted normalized
+        return self._lift_checked(xy, sc, layout, previous, steps, hypotheses, temporal_weight, return_trajectory,
+                                  previous_dt, height_prior)
+
+    def lift_normalized(self, keypoints, scores, input_skeleton: str = "coco17", previous=None,
+                        steps: int | None = None, temporal_weight: float | None = None, previous_dt=None,
+                        height_prior: float | None = None) -> LiftResult:
+        """Lift N people given in normalized, undistorted coordinates (K^-1 applied, distortion removed).
+
+        The model is camera-agnostic in these coordinates, so people seen by different
+        cameras lift in one batch (the multi-camera node). Arguments as ``lift``.
+        """
+        xy, sc, layout = self._check(keypoints, scores, input_skeleton)
+        return self._lift_checked(xy, sc, layout, previous, steps, 1, temporal_weight, False, previous_dt, height_prior)
+
+    def _lift_checked(self, xy, sc, layout, previous, steps, hypotheses, temporal_weight, return_trajectory,
+                      previous_dt=None, height_prior=None) -> LiftResult:
         steps = self._steps(steps)
         if not isinstance(hypotheses, (int, np.integer)) or hypotheses < 1:
             raise LiftError(f"hypotheses must be a positive int, got {hypotheses!r}")
-        N = kp.shape[0]
-        if N == 0:
+        if xy.shape[0] == 0:
             return self._empty(steps, hypotheses, return_trajectory)
-        xy = camera.normalize(kp)  # (N, J, 2) undistorted normalized
         t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=self.device)  # noqa: E731
         xy, sc_t = self._remap(t(np.where(sc[..., None] > self.config.min_score, xy, 0.0)), t(sc), layout)
         ratio = self._height_ratio(height_prior)

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 
 from learned_energy_ros.core.camera import Camera
-from learned_energy_ros.core.skeleton import SkeletonError, get_skeleton, joint_mapping
+from learned_energy_ros.core.skeleton import get_skeleton, joint_mapping
 from learned_energy_ros.core.unrolled import MAX_STEPS
 from learned_energy_ros.pose.tracking import OneEuroFilter, Tracker, TrackerConfig
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PipelineConfig", "KeypointFrame", "FrameResult", "FrameSkipped", "PosePipeline"]
+__all__ = ["PipelineConfig", "KeypointFrame", "FrameResult", "FrameSkipped", "PosePipeline", "PreparedFrame"]
 
 
 class FrameSkipped(ValueError):
@@ -230,6 +230,15 @@ class PosePipeline:
         Frames rejected by validation leave the state unchanged; a frame that fails
         in the lifter still advances the stamp and the tracks (its 2D was valid).
         """
+        from learned_energy_ros.pose.multi import lift_prepared
+
+        prepared = self.prepare(frame)
+        if len(prepared.track_ids) == 0:
+            return prepared.result
+        return self.finish(prepared, lift_prepared(self.lifter, self.config, [prepared])[0])
+
+    def prepare(self, frame: KeypointFrame) -> "PreparedFrame":
+        """Validate, normalize and track one frame: everything before the lifter (raises ``FrameSkipped``)."""
         jumped = self._check_order(frame.stamp)
         keypoints, scores, clipped = self._validate(frame)
         cfg = self.config
@@ -250,29 +259,16 @@ class PosePipeline:
             np.zeros((0, len(skeleton_out))), keypoints[:0], scores[:0], vanished, [], int((~enough).sum()), changed,
             moved, jumped, clipped,
         )
-        if len(keypoints) == 0:
-            return result
-        return self._lift(result, keypoints, scores, track_ids)
-
-    def _lift(self, result: FrameResult, keypoints, scores, track_ids) -> FrameResult:
-        cfg = self.config
         previous, ages = None, None
-        if cfg.temporal_weight > 0:
-            previous = self.tracker.previous(track_ids, len(result.skeleton))  # (N, K, 3), NaN rows = no history
-            ages = np.array([result.stamp - self.lifted_at.get(int(t), result.stamp) for t in track_ids])
-            if np.all(np.isnan(previous)):
-                previous, ages = None, None
-        extra = {"previous_dt": np.maximum(ages, 0.0)} if previous is not None else {}
-        if cfg.person_height_prior > 0:
-            extra["height_prior"] = cfg.person_height_prior
-        try:
-            lifted = self.lifter.lift(
-                keypoints.astype(np.float32), scores.astype(np.float32), result.camera,
-                input_skeleton=cfg.input_skeleton, previous=previous, steps=cfg.num_steps or None,
-                temporal_weight=cfg.temporal_weight if previous is not None else None, **extra,
-            )
-        except (ValueError, SkeletonError) as err:  # LiftError is a ValueError
-            raise FrameSkipped("lift_error", str(err)) from None
+        if cfg.temporal_weight > 0 and len(track_ids):
+            previous = self.tracker.previous(track_ids, len(skeleton_out))  # (N, K, 3), NaN rows = no history
+            ages = np.maximum([frame.stamp - self.lifted_at.get(int(t), frame.stamp) for t in track_ids], 0.0)
+        return PreparedFrame(result, keypoints, scores, normalized, track_ids, previous, ages)
+
+    def finish(self, prepared: "PreparedFrame", lifted) -> FrameResult:
+        """Filter, smooth and store one frame's lifted skeletons (``lifted``: joints (N, K, 3), energy, skeleton)."""
+        cfg, result, track_ids = self.config, prepared.result, prepared.track_ids
+        keypoints, scores = prepared.keypoints, prepared.scores
         joints = np.asarray(lifted.joints, dtype=np.float64)  # (N, K, 3)
         energy = np.asarray(lifted.energy, dtype=np.float64).reshape(-1)  # (N,)
         ok = np.isfinite(energy) & (energy <= cfg.max_energy) & np.all(np.isfinite(joints), axis=(1, 2))
@@ -291,19 +287,36 @@ class PosePipeline:
     def _smooth_depth(self, track_ids, joints: np.ndarray, stamp: float) -> np.ndarray:
         """Rescale each skeleton about the camera centre to its track's filtered distance."""
         cfg = self.config
-        out = joints.copy()  # (M, K, 3)
-        for n, tid in enumerate(track_ids):
-            track = self.tracker.tracks[int(tid)]
+        distance = np.linalg.norm(joints.mean(axis=1), axis=-1)  # (M,)
+        scale = np.ones(len(track_ids))
+        for n, (tid, d) in enumerate(zip(track_ids.tolist(), distance.tolist())):
+            track = self.tracker.tracks[tid]
             if track.depth_filter is None or track.depth_filter.min_cutoff != cfg.depth_cutoff \
                     or track.depth_filter.beta != cfg.depth_beta:
                 track.depth_filter = OneEuroFilter(cfg.depth_cutoff, cfg.depth_beta)
-            distance = float(np.linalg.norm(joints[n].mean(axis=0)))
-            if distance > 1e-6:
-                out[n] *= math.exp(track.depth_filter(math.log(distance), stamp)) / distance
-        return out
+            if d > 1e-6:
+                scale[n] = math.exp(track.depth_filter(math.log(d), stamp)) / d
+        return joints * scale[:, None, None]
 
     def _confidence(self, scores: np.ndarray, skeleton) -> np.ndarray:
         mapping = joint_mapping(self.config.input_skeleton, skeleton)  # (K,)
-        mean = np.array([s[s > 0].mean() if np.any(s > 0) else 0.0 for s in scores])  # (M,)
+        seen = scores > 0  # (M, J)
+        mean = np.where(seen, scores, 0.0).sum(axis=1) / np.maximum(seen.sum(axis=1), 1)  # (M,) 0 when none seen
         mapped = scores[:, np.maximum(mapping, 0)]  # (M, K)
         return np.where(mapping[None] >= 0, mapped, mean[:, None])
+
+
+@dataclass
+class PreparedFrame:
+    """A validated, tracked frame waiting for the lifter (``PosePipeline.prepare``): its ``FrameResult``
+    without skeletons, the persons' raw ``keypoints`` (N, J, 2), ``scores`` (N, J), ``normalized``
+    (N, J, 2) keypoints, ``track_ids`` (N,), each track's ``previous`` 3D (N, K, 3; NaN rows: none)
+    and ``ages`` (N,) s since it; both None without temporal smoothing."""
+
+    result: FrameResult
+    keypoints: np.ndarray
+    scores: np.ndarray
+    normalized: np.ndarray
+    track_ids: np.ndarray
+    previous: np.ndarray | None
+    ages: np.ndarray | None

@@ -109,11 +109,13 @@ class OneEuroFilter:
         return self.value
 
 
-def _size(keypoints: np.ndarray, visible: np.ndarray) -> float:
-    pts = keypoints[visible]
-    if len(pts) < 2:
-        return 1e-3
-    return max(float(np.linalg.norm(pts.max(axis=0) - pts.min(axis=0))), 1e-3)
+def _sizes(keypoints: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """``_size`` of T keypoint sets at once: (T, J, 2), (T, J) -> (T,)."""
+    mask = visible[..., None]  # (T, J, 1)
+    extent = np.where(mask, keypoints, -np.inf).max(axis=1) - np.where(mask, keypoints, np.inf).min(axis=1)
+    with np.errstate(invalid="ignore"):  # tracks with no visible joint: inf - inf
+        size = np.linalg.norm(extent, axis=-1)  # (T,)
+    return np.where(visible.sum(axis=1) >= 2, np.maximum(np.nan_to_num(size, nan=1e-3), 1e-3), 1e-3)
 
 
 class Tracker:
@@ -141,18 +143,22 @@ class Tracker:
         return dead
 
     def cost_matrix(self, keypoints: np.ndarray, visible: np.ndarray, detector_ids: np.ndarray, tracks: list[Track]):
-        """Association cost (N, T): mean joint distance / track size, minus the id bonus."""
-        cost = np.full((len(keypoints), len(tracks)), np.inf)
-        for j, track in enumerate(tracks):
-            recent = track.recent(self.config.joint_memory_s)  # (J,) stale joints do not count
-            scale = _size(track.keypoints, recent)
-            common = visible & recent[None]  # (N, J)
-            dist = np.linalg.norm(keypoints - track.keypoints[None], axis=-1)  # (N, J)
-            counts = common.sum(axis=1)
-            mean = np.where(counts > 0, (dist * common).sum(axis=1) / np.maximum(counts, 1), np.inf) / scale
-            mean[counts < self.config.min_common_joints] = np.inf
-            cost[:, j] = mean - self.config.id_bonus * (detector_ids == track.detector_id)
-            cost[mean > self.config.gate, j] = np.inf
+        """Association cost (N, T): mean joint distance / track size, minus the id bonus (all pairs at once)."""
+        if not tracks:
+            return np.full((len(keypoints), 0), np.inf)
+        cfg = self.config
+        track_kp = np.stack([t.keypoints for t in tracks])  # (T, J, 2)
+        recent = np.stack([t.recent(cfg.joint_memory_s) for t in tracks])  # (T, J) stale joints do not count
+        scale = _sizes(track_kp, recent)  # (T,)
+        common = visible[:, None] & recent[None]  # (N, T, J)
+        dist = np.linalg.norm(keypoints[:, None] - track_kp[None], axis=-1)  # (N, T, J)
+        counts = common.sum(axis=-1)  # (N, T)
+        with np.errstate(invalid="ignore"):  # NaN keypoints of joints that are not common
+            total = np.where(common, dist, 0.0).sum(axis=-1)
+        mean = np.where(counts >= max(cfg.min_common_joints, 1), total / np.maximum(counts, 1), np.inf) / scale
+        ids = np.array([t.detector_id for t in tracks])  # (T,)
+        cost = mean - cfg.id_bonus * (detector_ids[:, None] == ids[None])
+        cost[mean > cfg.gate] = np.inf
         return cost
 
     def update(self, stamp: float, keypoints, visible, detector_ids) -> tuple[np.ndarray, list[int]]:
