@@ -76,7 +76,7 @@ class RawDriver:
         reliable = QoSProfile(depth=50, reliability=ReliabilityPolicy.RELIABLE)
         for i in range(args.cameras):
             ns = f"/cam{i}"
-            out = f"/pose_lifter/cam{i}/joints" if args.multi else f"{ns}/pose_lifter/joints"
+            out = f"{ns}/pose_lifter/joints"  # the same topic whether one node serves every camera or not
             self.pubs.append((self.node.create_publisher(CameraInfo, f"{ns}/camera_info", qos_profile_sensor_data),
                               self.node.create_publisher(PointCloud2, f"{ns}/keypoints", qos_profile_sensor_data)))
             self.node.create_subscription(PointCloud2, out, lambda m, i=i: self._on_joints(i, m), reliable, raw=True)

@@ -111,19 +111,20 @@ class SpinningTestNode:
 class Driver(SpinningTestNode):
     """Feeds the pose_lifter and records its outputs."""
 
-    def __init__(self, prefix: str = "/t"):
+    def __init__(self, prefix: str = "/t", outputs: str = "/pose_lifter"):
         from rclpy.qos import QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import CameraInfo, Image, PointCloud2
         from visualization_msgs.msg import MarkerArray
         super().__init__("test_driver")
+        self.outputs = outputs
         reliable = QoSProfile(depth=20, reliability=ReliabilityPolicy.RELIABLE)
         self.pub_info = self.node.create_publisher(CameraInfo, f"{prefix}/camera_info", reliable)
         self.pub_kp = self.node.create_publisher(PointCloud2, f"{prefix}/keypoints", reliable)
         self.pub_image = self.node.create_publisher(Image, f"{prefix}/image", reliable)
         self.joints, self.markers, self.overlays = {}, [], {}
-        self.node.create_subscription(PointCloud2, "/pose_lifter/joints", self._on_joints, reliable)
-        self.node.create_subscription(MarkerArray, "/pose_lifter/skeletons", self._on_markers, reliable)
-        self.node.create_subscription(Image, "/pose_lifter/overlay", self._on_overlay, reliable)
+        self.node.create_subscription(PointCloud2, f"{outputs}/joints", self._on_joints, reliable)
+        self.node.create_subscription(MarkerArray, f"{outputs}/skeletons", self._on_markers, reliable)
+        self.node.create_subscription(Image, f"{outputs}/overlay", self._on_overlay, reliable)
         self.start()
 
     @staticmethod
@@ -143,7 +144,7 @@ class Driver(SpinningTestNode):
             self.overlays[self._ns(msg)] = msg
 
     def wait_connected(self, timeout: float = 10.0) -> None:
-        self.wait_for((self.pub_kp, self.pub_info), "/pose_lifter/joints", "pose_lifter", timeout)
+        self.wait_for((self.pub_kp, self.pub_info), f"{self.outputs}/joints", "pose_lifter", timeout)
 
     def send(self, stamp: float, camera, cloud, image=None, wait: float = 5.0):
         """Publish one frame (camera_info, optional image, keypoints) and wait for its ~/joints (or None)."""

@@ -6,6 +6,8 @@ next message) or ``configure`` (only while unconfigured; refused otherwise).
 """
 from __future__ import annotations
 
+import re
+
 POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "device": ("auto", "Torch device for the lifter: auto (CUDA when available, else CPU), cpu, cuda or cuda:N.", "configure"),
     "device_fallback": (True, "When device asks for CUDA and none is available: fall back to the CPU with a warning (true) or fail to configure (false).", "configure"),
@@ -36,6 +38,7 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "diagnostics_period": (1.0, "Seconds between /diagnostics messages.", "configure"),
     "warn_period": (5.0, "Minimum seconds between two warnings with the same reason.", "frame"),
     "use_message_filters": (True, "Use message_filters for synchronization when importable (else the internal synchronizer).", "configure"),
+    "cameras": ([], "Camera namespaces served by this one node, e.g. [cam0, cam1] (relative to the node namespace) or [/cam0, /cam1]: each has its own <cam>/camera_info, <cam>/keypoints (+ <cam>/image) inputs, its own tracks and <cam>/<node name>/skeletons, <cam>/<node name>/joints (+ overlay) outputs, the topics of one node per camera in namespace <cam>; the people of every ready camera are lifted in one batched call per tick. Empty: one camera on camera_info, keypoints, image -> ~/skeletons, ~/joints, ~/overlay.", "configure"),
     "autostart": (True, "When started by its own executable, configure and activate at once.", "configure"),
 }
 
@@ -78,6 +81,8 @@ _NODE_CHECKS = {
     "diagnostics_period": (lambda v: 0 < v <= 3600, "in (0, 3600] s"),
     "warn_period": (lambda v: 0 <= v < float("inf"), ">= 0 s"),
     "marker_lifetime": (lambda v: 0 <= v < float("inf"), ">= 0 s"),
+    "cameras": (lambda v: len(set(v)) == len(v) and all(re.fullmatch(r"/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*", c)
+                                                        for c in v), "distinct namespaces like cam0 or front/left"),
 }
 
 

@@ -6,7 +6,9 @@ the synchronizer live from ``on_activate`` to ``on_deactivate``.
 
 Overload policy (``FrameWorker``): input callbacks only synchronize and queue;
 when frames arrive faster than they are lifted the oldest pending ones are
-dropped and counted, so latency stays bounded (docs/reliability.md).
+dropped and counted, so latency stays bounded (docs/reliability.md). With
+``cameras: [...]`` one node serves several cameras, lifting all their people in
+one batched call per tick (``pose_cameras.py``); empty, it is the one-camera node.
 """
 from __future__ import annotations
 
@@ -14,7 +16,9 @@ import time
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rclpy.exceptions import ParameterUninitializedException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from visualization_msgs.msg import MarkerArray
 
@@ -24,6 +28,7 @@ from learned_energy_ros.ros.diagnostics import FrameStats, to_diagnostic_array
 from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.markers import delete_markers
 from learned_energy_ros.ros.params import POSE_LIFTER_PARAMETERS, pipeline_settings, refusal_reason
+from learned_energy_ros.ros.pose_cameras import MultiCameraMixin
 from learned_energy_ros.ros.pose_io import messages_to_frame, overlay_message, result_to_messages
 from learned_energy_ros.ros.qos import qos_from_name
 from learned_energy_ros.ros.sync import StampBuffer, header_stamp_ns
@@ -32,25 +37,30 @@ from learned_energy_ros.ros.worker import FrameWorker, spin_lifecycle_node
 __all__ = ["PoseLifterNode", "main"]
 
 
-class PoseLifterNode(FrameWorker, LifecycleNode):
+class PoseLifterNode(MultiCameraMixin, FrameWorker, LifecycleNode):
     """Managed node lifting 2D keypoints to metric 3D skeletons in the camera optical frame."""
 
     def __init__(self, node_name: str = "pose_lifter", **kwargs):
         super().__init__(node_name, **kwargs)
         for name, (default, description, applies) in POSE_LIFTER_PARAMETERS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(
+            typed = Parameter.Type.STRING_ARRAY if default == [] else default  # [] alone would be a byte array
+            self.declare_parameter(name, typed, ParameterDescriptor(
                 description=f"{description} [change applies: {applies}]"))
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
         self.stats = FrameStats()
         self.pipeline: PosePipeline | None = None
+        self.channels: list = []  # the cameras of the ``cameras`` mode (empty: one camera)
         self._entities: list = []
         self._sync = self._image_sub = None
         self._images = StampBuffer(10)
         self._init_worker()
 
     def param(self, name: str):
-        return self.get_parameter(name).value
+        try:
+            return self.get_parameter(name).value
+        except ParameterUninitializedException:  # an empty list in the YAML, or none given
+            return POSE_LIFTER_PARAMETERS[name][0]
 
     # ------------------------------------------------------------------ lifecycle
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -64,6 +74,9 @@ class PoseLifterNode(FrameWorker, LifecycleNode):
             self.get_logger().error(f"configure failed ({type(err).__name__}): {err}")
             return TransitionCallbackReturn.FAILURE
         self.pipeline = PosePipeline(lifter, config)
+        self.channels = []
+        if self.param("cameras"):
+            self._make_channels(lifter, config)
         self.get_logger().info(f"lifter {self.param('checkpoint')!r} on device {lifter.device} "
                                f"({lifter.num_steps} steps by default)")
         return TransitionCallbackReturn.SUCCESS
@@ -76,9 +89,12 @@ class PoseLifterNode(FrameWorker, LifecycleNode):
         self.pub_overlay = self.create_publisher(Image, "~/overlay", image)
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
         self._entities = [self.pub_markers, self.pub_joints, self.pub_overlay, self.pub_diag]
-        self._start_worker()
-        self._make_sync([(CameraInfo, "camera_info", sensor), (PointCloud2, "keypoints", sensor)])
         self._image_qos = image
+        if self.channels:
+            self._activate_channels(sensor, depth)
+        else:
+            self._start_worker()
+            self._make_sync([(CameraInfo, "camera_info", sensor), (PointCloud2, "keypoints", sensor)])
         self._toggle_image_input(bool(self.param("publish_overlay")))
         self._entities.append(self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics))
         self.get_logger().info(f"active: sync {'message_filters' if self._mf else 'internal'}, "
@@ -87,6 +103,8 @@ class PoseLifterNode(FrameWorker, LifecycleNode):
 
     def _toggle_image_input(self, wanted: bool) -> None:
         """Subscribe to images only while overlays are wanted (reliable images are expensive)."""
+        if self.channels:
+            return self._toggle_channel_images(wanted)
         if wanted and self._image_sub is None:
             self._image_sub = self.create_subscription(Image, "image", self._on_image, self._image_qos,
                                                        callback_group=self._input_group)
@@ -99,7 +117,9 @@ class PoseLifterNode(FrameWorker, LifecycleNode):
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         with self._work_lock:  # waits for the frame being lifted; none starts after this
             self._stop_worker()
-            if self.pipeline is not None:
+            if self.channels:
+                self._deactivate_channels()
+            elif self.pipeline is not None:
                 gone = self.pipeline.reset()
                 if gone:
                     self.pub_markers.publish(delete_markers(self._header_like(), gone))
@@ -148,7 +168,7 @@ class PoseLifterNode(FrameWorker, LifecycleNode):
         self.pub_joints.publish(outputs.joints)
         self.stats.count("skeletons_published", len(result.track_ids))
         if self.param("publish_overlay"):
-            self._publish_overlay(result, header_stamp_ns(cloud))
+            self._publish_overlay(result, cloud, self._images, self.pub_overlay)
         self.stats.processed(time.perf_counter() - start)
 
     def _note_result(self, result) -> None:
@@ -167,26 +187,33 @@ class PoseLifterNode(FrameWorker, LifecycleNode):
             self.stats.count("rejected_energy", len(result.rejected))
             self._warn("rejected_energy", f"tracks {result.rejected} above max_energy={self.param('max_energy')}")
 
-    def _publish_overlay(self, result, stamp_ns: int) -> None:
-        image = self._images.nearest(stamp_ns, float(self.param("sync_slop")))
+    def _publish_overlay(self, result, cloud, images: StampBuffer, publisher) -> None:
+        image = images.nearest(header_stamp_ns(cloud), float(self.param("sync_slop")))
         if image is None:
             return
         try:
-            self.pub_overlay.publish(overlay_message(result, image, self.pipeline.config.input_skeleton))
+            publisher.publish(overlay_message(result, image, self.pipeline.config.input_skeleton))
         except ConversionError as err:
             self.stats.skip("overlay_bad_image")
             self._warn("overlay_bad_image", f"no overlay: {err}")
 
     def _publish_diagnostics(self) -> None:
-        if self.stats.rate("keypoints") > 0 and self.stats.rate("camera_info") == 0:
-            self.stats.count("no_camera_info")
-            self._warn("no_camera_info", "keypoints arrive but no CameraInfo: nothing can be lifted")
-        if self._sync is not None and not self._mf:
-            self.stats.counts["sync_dropped"] = self._sync.dropped
-        self.stats.counts["pending_frames"] = len(self._queue)
+        prefixes = [f"{ch.name}/" for ch in self.channels] or [""]
+        for prefix in prefixes:
+            if self.stats.rate(f"{prefix}keypoints") > 0 and self.stats.rate(f"{prefix}camera_info") == 0:
+                self.stats.count("no_camera_info")
+                self._warn("no_camera_info", f"{prefix}keypoints arrive but no CameraInfo: nothing can be lifted")
+        syncs = [s for s in self._syncs() if s is not None]
+        if syncs and not self._mf:
+            self.stats.counts["sync_dropped"] = sum(s.dropped for s in syncs)
+        self.stats.counts["pending_frames"] = self._pending()
         self.pub_diag.publish(to_diagnostic_array(
             self.stats, f"{self.get_name()}: pose lifter", self.get_fully_qualified_name(),
-            self.get_clock().now().to_msg(), warn_topics=("camera_info", "keypoints")))
+            self.get_clock().now().to_msg(),
+            warn_topics=[f"{p}{t}" for p in prefixes for t in ("camera_info", "keypoints")]))
+
+    def _syncs(self) -> list:
+        return [ch.sync for ch in self.channels] if self.channels else [self._sync]
 
     def _header_like(self):
         from std_msgs.msg import Header
@@ -201,13 +228,16 @@ class PoseLifterNode(FrameWorker, LifecycleNode):
     def _apply_parameters(self, params) -> None:
         changes = {p.name: p.value for p in params}
         if self.pipeline is not None and pipeline_settings(changes):
-            self.pipeline.reconfigure(**pipeline_settings(changes))
-        if self._sync is not None and {"sync_slop", "sync_queue"} & set(changes):
+            for pipeline in {id(p): p for p in [self.pipeline] + [ch.pipeline for ch in self.channels]}.values():
+                pipeline.reconfigure(**pipeline_settings(changes))
+        for sync in self._syncs() if {"sync_slop", "sync_queue"} & set(changes) else []:
+            if sync is None:
+                continue
             if self._mf:  # message_filters reads these attributes on every message
-                self._sync.slop = float(changes.get("sync_slop", self._sync.slop))
-                self._sync.queue_size = int(changes.get("sync_queue", self._sync.queue_size))
+                sync.slop = float(changes.get("sync_slop", sync.slop))
+                sync.queue_size = int(changes.get("sync_queue", sync.queue_size))
             else:
-                self._sync.set_params(changes.get("sync_queue"), changes.get("sync_slop"))
+                sync.set_params(changes.get("sync_queue"), changes.get("sync_slop"))
         if "publish_overlay" in changes and self._sync is not None:
             self._toggle_image_input(bool(changes["publish_overlay"]))
         if changes:

@@ -61,16 +61,24 @@ class FrameWorker:
 
     def _init_worker(self) -> None:
         self._entities, self._sync, self._mf = [], None, False
-        self._queue = FrameQueue(int(self.get_parameter("max_pending").value))
+        self._queues = [FrameQueue(int(self.get_parameter("max_pending").value))]  # one per camera
         self._work_lock = threading.Lock()  # one frame at a time; deactivation waits for it
         self._input_group = MutuallyExclusiveCallbackGroup()
         self._wake, self._accepting = None, False
         self._gaps = SequenceGaps()
         self._last_warn: dict[str, float] = {}
 
-    def _start_worker(self) -> None:
-        """Start accepting frames and the worker thread (on_activate)."""
-        self._queue.clear()
+    @property
+    def _queue(self) -> FrameQueue:
+        """The (first) camera's queue."""
+        return self._queues[0]
+
+    def _pending(self) -> int:
+        return sum(len(q) for q in self._queues)
+
+    def _start_worker(self, channels: int = 1) -> None:
+        """Start accepting frames of ``channels`` cameras (one queue each) and the worker thread (on_activate)."""
+        self._queues = [FrameQueue(int(self.get_parameter("max_pending").value)) for _ in range(channels)]
         self._accepting = True
         if self.worker_thread:
             self._wake = wake = threading.Event()  # each activation has its own: an old thread exits on its own
@@ -83,7 +91,7 @@ class FrameWorker:
         if wake is not None:
             wake.stopped = True
             wake.set()
-        pending = self._queue.clear()
+        pending = sum(q.clear() for q in self._queues)
         if pending:
             self.stats.skip("deactivated", pending)
 
@@ -138,7 +146,7 @@ class FrameWorker:
 
         if self._sync is not None and not self._mf:
             self.stats.counts["sync_dropped"] = self._sync.dropped
-        self.stats.counts["pending_frames"] = len(self._queue)
+        self.stats.counts["pending_frames"] = self._pending()
         self.pub_diag.publish(to_diagnostic_array(
             self.stats, f"{self.get_name()}: {what}", self.get_fully_qualified_name(),
             self.get_clock().now().to_msg(), warn_topics=self.INPUT_NAMES))
@@ -151,8 +159,9 @@ class FrameWorker:
             self._warn("input_lost", f"{lost} {topic} message(s) overwritten before the node could take them "
                        f"(reader history qos_depth={self.get_parameter('qos_depth').value} full: processing is too slow)")
 
-    def _enqueue(self, header, *frame) -> None:
-        """Check ``header``'s stamp against the node clock, queue ``frame`` (dropping the oldest) and wake the worker."""
+    def _enqueue(self, header, *frame, channel: int = 0) -> None:
+        """Check ``header``'s stamp against the node clock, queue ``frame`` on camera ``channel``'s queue
+        (dropping its oldest) and wake the worker."""
         param = lambda name: float(self.get_parameter(name).value)  # noqa: E731
         try:
             check_stamp(stamp_to_sec(header.stamp), self.get_clock().now().nanoseconds * 1e-9,
@@ -161,26 +170,39 @@ class FrameWorker:
             self.stats.skip(bad.reason)
             self._warn(bad.reason, f"frame skipped: {bad}")
             return
-        self._queue.set_depth(int(param("max_pending")))
-        evicted = self._queue.push(frame)
+        queue = self._queues[channel]
+        queue.set_depth(int(param("max_pending")))
+        evicted = queue.push(frame)
         if evicted:
             self.stats.skip("overload", evicted)
             self._warn("overload", f"input outruns processing: dropped the {evicted} oldest pending frame(s) "
-                       f"(max_pending={self._queue.depth})")
+                       f"(max_pending={queue.depth})")
         wake = self._wake
         if wake is not None:
             wake.set()
 
     def _process_pending(self) -> None:
-        """Process pending frames, oldest first, until the queue is empty (the worker thread's job)."""
-        while (item := self._queue.pop()) is not None:
+        """Process pending frames, oldest first, until the queues are empty (the worker thread's job).
+
+        One camera: ``_process(*frame)`` per frame. Several: each tick takes the oldest
+        frame of every camera with one pending and hands them together to
+        ``_process_batch([(camera index, frame), ...])`` (one lifter call).
+        """
+        while True:
+            ticks = [(k, q.pop()) for k, q in enumerate(self._queues)]
+            batch = [(k, item[1]) for k, item in ticks if item is not None]
+            if not batch:
+                return
             with self._work_lock:
                 if not self._accepting:  # deactivated meanwhile
                     return
                 try:
-                    self._process(*item[1])
+                    if len(self._queues) == 1:
+                        self._process(*batch[0][1])
+                    else:
+                        self._process_batch(batch)
                 except Exception as err:  # noqa: BLE001 (a bug on one frame must not stop the executor)
-                    self.stats.skip("internal_error")
+                    self.stats.skip("internal_error", len(batch))
                     self._warn("internal_error", f"frame failed unexpectedly ({type(err).__name__}): {err}")
 
     def _warn(self, reason: str, text: str) -> None:
@@ -192,12 +214,14 @@ class FrameWorker:
             self.get_logger().warning(f"{text} (further '{reason}' warnings muted for {period} s)")
 
 
-    def _make_sync(self, inputs) -> None:
-        """Synchronize ``inputs`` [(msg type, topic, qos)] into ``self._on_frame`` (approximate time).
+    def _make_sync(self, inputs, on_frame=None, on_input=None):
+        """Synchronize ``inputs`` [(msg type, topic, qos)] into ``on_frame`` (default ``self._on_frame``).
 
         message_filters when importable and ``use_message_filters`` is set (a ROS
-        install), else the internal synchronizer fed by ``self._on_input``.
+        install), else the internal synchronizer fed by ``on_input(index, msg, info)``
+        (default ``self._on_input``). Sets ``self._sync`` to the first one made and returns it.
         """
+        on_frame, on_input = on_frame or self._on_frame, on_input or self._on_input
         slop, queue = float(self.param("sync_slop")), int(self.param("sync_queue"))
         self._mf = False
         message_filters = None
@@ -211,15 +235,18 @@ class FrameWorker:
                     for kind, topic, qos in inputs]
             for sub, (_, topic, _) in zip(subs, inputs):
                 sub.registerCallback(lambda _msg, topic=topic: self.stats.arrived(topic))
-            self._sync = message_filters.ApproximateTimeSynchronizer(subs, queue, slop)
-            self._sync.registerCallback(self._on_frame)
+            sync = message_filters.ApproximateTimeSynchronizer(subs, queue, slop)
+            sync.registerCallback(on_frame)
             self._entities += [s.sub for s in subs]
             self._mf = True
-            return
-        self._sync = ApproximateTimeSynchronizer(len(inputs), queue, slop, self._on_frame)
-        for index, (kind, topic, qos) in enumerate(inputs):
-            self._entities.append(self.create_subscription(kind, topic, functools.partial(self._on_input, index), qos,
-                                                           callback_group=self._input_group))
+        else:
+            sync = ApproximateTimeSynchronizer(len(inputs), queue, slop, on_frame)
+            for index, (kind, topic, qos) in enumerate(inputs):
+                self._entities.append(self.create_subscription(kind, topic, functools.partial(on_input, index), qos,
+                                                               callback_group=self._input_group))
+        if self._sync is None:
+            self._sync = sync
+        return sync
 
     def _destroy_entities(self) -> None:
         """Destroy every subscription, publisher, timer and guard condition this activation created."""

@@ -1,0 +1,116 @@
+"""One pose_lifter serving two cameras over real DDS (``cameras: [cam0, cam1]``).
+
+Each camera has its own inputs, outputs and tracks; the people of both are lifted
+in one batched lifter call when both frames are pending; a bad frame of one
+camera is skipped and counted without costing the other its frame.
+"""
+import threading
+
+import numpy as np
+import pytest
+
+pytest.importorskip("rclpy", reason="rclpy is not installed")
+
+from std_msgs.msg import Header  # noqa: E402
+
+from learned_energy_ros.ros.clouds import cloud_to_structured, keypoints_to_cloud  # noqa: E402
+from learned_energy_ros.ros.conversions import camera_to_camera_info  # noqa: E402
+from learned_energy_ros.ros.run import NodeRunner  # noqa: E402
+from ros_fixtures import CAM_A, CAM_B, Driver, lifter_checkpoint, moving_person  # noqa: E402
+
+pytestmark = pytest.mark.timeout(90)
+_, COCO = moving_person(10)
+CAM_B = CAM_B.__class__(CAM_B.K, CAM_B.D, CAM_B.distortion_model, CAM_B.width, CAM_B.height, "cam1_optical_frame")
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory):
+    checkpoint, _ = lifter_checkpoint(tmp_path_factory.mktemp("lifter"))
+    params = {"device": "cpu", "checkpoint": checkpoint, "cameras": ["cam0", "cam1"], "publish_overlay": False,
+              "sync_slop": 0.01, "min_score": 0.1, "warn_period": 0.0}
+    with NodeRunner(["pose_lifter"], parameters={"pose_lifter": params}) as runner:
+        drivers = [Driver("/cam0", outputs="/cam0/pose_lifter"), Driver("/cam1", outputs="/cam1/pose_lifter")]
+        try:
+            for d in drivers:
+                d.wait_connected()
+            yield runner.nodes["pose_lifter"], drivers
+        finally:
+            for d in drivers:
+                d.close()
+
+
+def cloud(camera, joints, ids):
+    px = camera.project(np.asarray(joints).reshape(len(ids), 17, 3))
+    return keypoints_to_cloud(Header(), px, np.full((len(ids), 17), 0.9), list(ids))
+
+
+def send_both(drivers, stamp, frames):
+    """Send one frame per camera from two threads; return both <cam>/pose_lifter/joints (None where none came)."""
+    out = [None, None]
+
+    def go(k):
+        out[k] = drivers[k].send(stamp, *frames[k])
+    threads = [threading.Thread(target=go, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def test_each_camera_gets_its_own_outputs_and_one_batched_lift(system):
+    node, drivers = system
+    calls = []
+    lifter = node.pipeline.lifter
+    original = lifter.lift_normalized
+
+    def counting(keypoints, *args, **kwargs):
+        calls.append(len(keypoints))
+        return original(keypoints, *args, **kwargs)
+    lifter.lift_normalized = counting
+    try:
+        wake, node._wake = node._wake, None  # the worker sleeps on: both frames are pending at its next tick
+        results = []
+        t = threading.Thread(target=lambda: results.append(send_both(drivers, 200.0, [
+            (CAM_A, cloud(CAM_A, COCO[0][None], (3,))), (CAM_B, cloud(CAM_B, np.stack([COCO[1], COCO[2]]), (5, 6)))])))
+        t.start()
+        queued = _wait(lambda: node._pending() == 2)
+        node._wake = wake
+        wake.set()
+        t.join()
+        assert queued, "both frames did not reach the worker queues"
+    finally:
+        lifter.lift_normalized = original
+    a, b = results[0]
+    assert a is not None and b is not None, "a camera got no <cam>/pose_lifter/joints"
+    assert a.header.frame_id == "camera_optical_frame" and b.header.frame_id == "cam1_optical_frame"
+    assert sorted(set(cloud_to_structured(a)["person"])) == [3]
+    assert sorted(set(cloud_to_structured(b)["person"])) == [5, 6]
+    assert calls == [3], f"expected one lifter call for 1 + 2 people, got {calls}"
+    summary = node.stats.summary()
+    assert summary["received_cam0/keypoints"] >= 1 and summary["received_cam1/keypoints"] >= 1
+
+
+def test_a_bad_camera_frame_is_skipped_and_the_other_camera_still_lifts(system):
+    node, drivers = system
+    bad = camera_to_camera_info(CAM_B, Header(frame_id="cam1_optical_frame"))
+    bad.k = np.zeros(9)  # invalid calibration on cam1 only
+    before = node.stats.skipped["invalid_camera"]
+    a, b = send_both(drivers, 201.0, [(CAM_A, cloud(CAM_A, COCO[3][None], (3,))), (bad, cloud(CAM_B, COCO[3][None], (5,)))])
+    assert a is not None and b is None
+    assert _wait(lambda: node.stats.skipped["invalid_camera"] == before + 1)
+    # cam1 recovers with a valid calibration, its tracks untouched by cam0's
+    a, b = send_both(drivers, 202.0, [(CAM_A, cloud(CAM_A, COCO[4][None], (3,))), (CAM_B, cloud(CAM_B, COCO[4][None], (5,)))])
+    assert a is not None and b is not None
+    assert node.channels[0].pipeline is not node.channels[1].pipeline
+    assert set(node.channels[1].pipeline.tracker.tracks) >= {5} and 5 not in node.channels[0].pipeline.tracker.tracks
+
+
+def _wait(predicate, timeout=5.0):
+    import time
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
