@@ -85,3 +85,33 @@ def test_node_executable_autostarts_to_active_in_its_own_process(tmp_path):
         executor.shutdown()
         node.destroy_node()
         rclpy.shutdown(context=context)
+
+
+@pytest.mark.timeout(90)
+def test_camera_groups_run_in_separate_processes_with_unchanged_topics():
+    """`run --camera-groups cam0 cam1,cam2`: two processes, each camera on the topics it would have alone."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import rclpy
+    proc = subprocess.Popen([sys.executable, "-m", "learned_energy_ros.cli", "run", "--camera-groups", "cam0", "cam1,cam2",
+                             "--ros-args", "-p", "device:=cpu", "-p", "publish_overlay:=false"])
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    node = rclpy.create_node("group_probe", context=context)
+    try:
+        topics = [f"/cam{i}/pose_lifter/joints" for i in range(3)]
+        deadline = time.time() + 60
+        while time.time() < deadline and not all(node.count_publishers(t) == 1 for t in topics):
+            time.sleep(0.2)
+        assert all(node.count_publishers(t) == 1 for t in topics), [node.count_publishers(t) for t in topics]
+        assert node.count_subscribers("/cam2/keypoints") == 1
+        names = {f"{ns.rstrip('/')}/{n}" for n, ns in node.get_node_names_and_namespaces()}
+        assert {"/pose_group0/pose_lifter", "/pose_group1/pose_lifter"} <= names
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) is not None
+        node.destroy_node()
+        rclpy.shutdown(context=context)

@@ -13,6 +13,9 @@ import argparse
 import importlib
 import inspect
 import logging
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -159,8 +162,33 @@ def spin_nodes(nodes=("pose_lifter",), params_file=None, **kwargs) -> None:
             pass
 
 
+def run_camera_groups(groups: list[str], argv: list[str], ros_args: list[str]) -> int:
+    """Start one ``run`` process per camera group (``"cam0,cam1"``) and wait for them all.
+
+    Group k is a ``pose_lifter`` in namespace ``/pose_group<k>`` serving its cameras by
+    absolute name, so every camera keeps the topics it would have alone
+    (``/<cam>/camera_info`` ... -> ``/<cam>/pose_lifter/joints``) whatever the grouping;
+    a group that exits stops the others. Ctrl-C / SIGTERM are passed on.
+    """
+    cameras = [["/" + c.strip().strip("/") for c in g.split(",") if c.strip()] for g in groups]
+    procs = [subprocess.Popen([sys.executable, "-m", "learned_energy_ros.cli", "run", *argv, "--namespace",
+                               f"/pose_group{k}", "--cameras", ",".join(cams), *(["--ros-args", *ros_args] if ros_args else [])])
+             for k, cams in enumerate(cameras)]
+    logger.info("camera groups: %s", "; ".join(f"pid {p.pid}: {' '.join(c)}" for p, c in zip(procs, cameras)))
+    stop = lambda *_: [p.send_signal(signal.SIGINT) for p in procs if p.poll() is None]  # noqa: E731
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
+    stop()
+    return max(abs(p.wait()) for p in procs)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Parse ``run`` arguments (``--params-file``, ``--nodes``, ``--namespace``, ``--ros-args ...``) and spin."""
+    """Parse ``run`` arguments (``--params-file``, ``--nodes``, ``--namespace``, ``--cameras``,
+    ``--camera-groups``, ``--ros-args ...``) and spin."""
     argv = list(argv or [])
     ros_args = argv[argv.index("--ros-args") + 1:] if "--ros-args" in argv else []
     argv = argv[: argv.index("--ros-args")] if "--ros-args" in argv else argv
@@ -170,7 +198,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--namespace", default="", help="namespace for every node")
     parser.add_argument("--no-activate", action="store_true", help="leave lifecycle nodes unconfigured")
     add_camera_arguments(parser)
+    parser.add_argument("--cameras", default="", help="comma-separated camera namespaces one pose_lifter serves "
+                        "(its 'cameras' parameter), e.g. cam0,cam1")
+    parser.add_argument("--camera-groups", nargs="+", metavar="CAMS", default=[],
+                        help="one process per group of cameras, e.g. cam0,cam1 cam2,cam3 (docs/reliability.md)")
     args = parser.parse_args(argv)
+    if args.camera_groups:
+        rest = [a for a in argv if a not in args.camera_groups and a != "--camera-groups"]
+        return run_camera_groups(args.camera_groups, rest, ros_args)
     if args.params_file and not Path(args.params_file).is_file():
         parser.error(f"params file {args.params_file} does not exist")
     nodes, profile = camera_profile(args, parser)
@@ -178,8 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in NODE_MODULES]
     if unknown:
         parser.error(f"unknown node(s) {unknown}; choose from {', '.join(NODE_MODULES)}")
+    parameters = dict(profile.get("parameters") or {})
+    if args.cameras:
+        cameras = [c.strip() for c in args.cameras.split(",") if c.strip()]
+        parameters["pose_lifter"] = {**parameters.get("pose_lifter", {}), "cameras": cameras}
     try:
-        spin_nodes(names, args.params_file, namespace=args.namespace, parameters=profile.get("parameters"),
+        spin_nodes(names, args.params_file, namespace=args.namespace, parameters=parameters,
                    remappings=profile.get("remappings"), ros_args=profile.get("ros_args", []) + ros_args,
                    activate=not args.no_activate)
     except RuntimeError as err:
