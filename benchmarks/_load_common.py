@@ -134,3 +134,21 @@ def machine_load(seconds: float = 1.0, top: int = 4) -> dict:
     return {"loadavg": list(os.getloadavg()), "cpus": os.cpu_count(),
             "busy_percent_of_all_cpus": round(100.0 * (b1 - b0) / max(t1 - t0, 1), 1),
             "top_processes_percent_of_one_core": [[name, round(share, 1)] for share, name in shares]}
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds (user + system) of every thread of ``pid``, by thread id."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[int(tid)] = (int(fields[11]) + int(fields[12])) / _TICKS
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+def busy_loops(count: int) -> list:
+    """Start ``count`` processes that each spin one core: the other work of a busy robot computer."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]

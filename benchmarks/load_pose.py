@@ -28,7 +28,7 @@ def serve(args) -> None:
     """Server process: one active pose_lifter per camera, spinning until SIGINT/SIGTERM."""
     import rclpy
     import torch
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
     from learned_energy_ros.ros.pose_lifter_node import PoseLifterNode
     torch.set_num_threads(args.threads)
@@ -41,7 +41,7 @@ def serve(args) -> None:
     for node in nodes:
         node.trigger_configure()
         node.trigger_activate()
-    executor = MultiThreadedExecutor(num_threads=max(2, args.cameras))
+    executor = SingleThreadedExecutor()  # callbacks only queue; each node lifts on its own worker thread
     for node in nodes:
         executor.add_node(node)
     try:

@@ -28,7 +28,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _load_common import ProcMonitor, machine_load, percentiles, write_json  # noqa: E402
+from _load_common import (ProcMonitor, busy_loops, machine_load, memory_growth, percentiles, thread_cpu,  # noqa: E402
+                          write_json)
 from load_pose import make_scene  # noqa: E402
 
 _STAMP = struct.Struct("<iI")  # CDR: 4-byte encapsulation header, then header.stamp (sec, nanosec)
@@ -45,15 +46,22 @@ def write_params(path: str, cameras: int, multi: bool, extra: dict) -> None:
 
 
 def start_servers(args, params: str) -> list[subprocess.Popen]:
-    """Start ``learned-energy-ros run`` (one process, or one per camera without ``--multi``)."""
+    """Start the nodes under test: ``learned-energy-ros run`` (one process with ``--multi``, else one
+    per camera), or with ``--in-one-process`` the checkout's ``load_pose.py --serve`` (one node per
+    camera in one process: the layout of the issue's first measurement)."""
     env = dict(os.environ)
-    if args.code_root:  # measure another checkout of the package with the same driver
-        env["PYTHONPATH"] = os.path.abspath(args.code_root) + os.pathsep + env.get("PYTHONPATH", "")
+    # `python -m` puts the working directory first on sys.path: run from the checkout under test
+    root = os.path.abspath(args.code_root or os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
     env["OMP_NUM_THREADS"] = str(args.threads)
+    if args.in_one_process:
+        return [subprocess.Popen([sys.executable, os.path.join(root, "benchmarks", "load_pose.py"), "--serve",
+                                  "--cameras", str(args.cameras), "--device", "cpu", "--threads", str(args.threads)],
+                                 env=env, cwd=root)]
     cmd = [sys.executable, "-m", "learned_energy_ros.cli", "run", "--params-file", params]
     if args.multi:
-        return [subprocess.Popen(cmd, env=env)]
-    return [subprocess.Popen(cmd + ["--namespace", f"/cam{i}"], env=env) for i in range(args.cameras)]
+        return [subprocess.Popen(cmd, env=env, cwd=root)]
+    return [subprocess.Popen(cmd + ["--namespace", f"/cam{i}"], env=env, cwd=root) for i in range(args.cameras)]
 
 
 class RawDriver:
@@ -146,7 +154,10 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds excluded from the statistics")
     parser.add_argument("--threads", type=int, default=1, help="torch/OpenMP threads of the server")
     parser.add_argument("--multi", action="store_true", help="one node serving every camera (cameras parameter)")
+    parser.add_argument("--in-one-process", action="store_true", help="one node per camera, all in one process")
     parser.add_argument("--code-root", default="", help="import learned_energy_ros from this checkout instead")
+    parser.add_argument("--background-load", type=int, default=0,
+                        help="also spin this many busy-loop processes during the run (a busy robot computer)")
     parser.add_argument("--label", default="", help="free text stored in the JSON (e.g. 'before', 'after')")
     parser.add_argument("--out", default="rt_pose.json")
     args = parser.parse_args(argv)
@@ -156,19 +167,25 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         params = os.path.join(tmp, "params.yaml")
         write_params(params, args.cameras, args.multi, {})
-        servers = start_servers(args, params)
+        servers, hogs = start_servers(args, params), []
         try:
             driver = RawDriver(args)
             driver.wait_connected()
+            hogs = busy_loops(args.background_load)
             monitors = [ProcMonitor(s.pid) for s in servers]
             for m in monitors:
                 m.t0 = driver.t0 = time.monotonic()
                 m.start()
-            seconds = driver.publish_for(args.duration + args.warmup)
+            seconds = driver.publish_for(args.warmup)
+            threads0 = thread_cpu(servers[0].pid)
+            seconds += driver.publish_for(args.duration)
+            threads1 = thread_cpu(servers[0].pid)
             time.sleep(1.0)
             for m in monitors:
                 m.stop.set()
         finally:
+            for h in hogs:
+                h.kill()
             for s in servers:
                 s.send_signal(signal.SIGINT)
             for s in servers:
@@ -180,8 +197,9 @@ def main(argv=None) -> int:
     expected = args.rate * args.cameras * args.duration
     result = {
         "label": args.label,
-        "setup": {k: getattr(args, k) for k in ("cameras", "rate", "persons", "duration", "warmup", "threads", "multi")},
-        "code": "other checkout" if args.code_root else "this checkout",
+        "setup": {k: getattr(args, k) for k in ("cameras", "rate", "persons", "duration", "warmup", "threads", "multi",
+                                                 "in_one_process")},
+        "code": "the checkout before (--code-root)" if args.code_root else "this checkout",
         "machine_load_before": load_before, "machine_load_after": machine_load(),
         "published_frames": sum(driver.published), "received_joints": sum(driver.received),
         "seconds": seconds, "answered": len(steady) / expected,
@@ -189,11 +207,15 @@ def main(argv=None) -> int:
         "latency_ms": percentiles(steady, qs=(50, 95, 99)),
         "server_cpu_percent_mean": float(sum(np.mean([c for t, _, c in m.samples if t >= args.warmup] or [0.0])
                                              for m in monitors)),
+        "server_threads_cpu_percent": sorted((round(100 * (threads1[t] - threads0.get(t, 0.0)) / args.duration, 1)
+                                              for t in threads1), reverse=True)[:6],
+        "background_load_processes": args.background_load,
+        "memory": memory_growth(monitors[0].samples, args.warmup),
         "latencies_ms": [round(1e3 * x, 2) for x in steady],
     }
     write_json(args.out, result)
     print({k: result[k] for k in ("label", "setup", "answered", "latency_ms", "server_cpu_percent_mean",
-                                  "machine_load_before", "machine_load_after")})
+                                  "server_threads_cpu_percent", "machine_load_before", "machine_load_after")})
     return 0
 
 

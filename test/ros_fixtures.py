@@ -170,6 +170,16 @@ class Driver(SpinningTestNode):
             time.sleep(0.005)
         return None
 
+def wait_until(predicate, timeout: float = 5.0) -> bool:
+    """Poll ``predicate`` every 10 ms until it is true (True) or ``timeout`` s pass (False)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
 class Recorder:
     """Stands in for a publisher: keeps every published message (serialized ones deserialized as ``msg_type``)."""
 

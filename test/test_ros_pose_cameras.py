@@ -16,7 +16,7 @@ from std_msgs.msg import Header  # noqa: E402
 from learned_energy_ros.ros.clouds import cloud_to_structured, keypoints_to_cloud  # noqa: E402
 from learned_energy_ros.ros.conversions import camera_to_camera_info  # noqa: E402
 from learned_energy_ros.ros.run import NodeRunner  # noqa: E402
-from ros_fixtures import CAM_A, CAM_B, Driver, lifter_checkpoint, moving_person  # noqa: E402
+from ros_fixtures import CAM_A, CAM_B, Driver, lifter_checkpoint, moving_person, wait_until  # noqa: E402
 
 pytestmark = pytest.mark.timeout(90)
 _, COCO = moving_person(10)
@@ -74,7 +74,7 @@ def test_each_camera_gets_its_own_outputs_and_one_batched_lift(system):
         t = threading.Thread(target=lambda: results.append(send_both(drivers, 200.0, [
             (CAM_A, cloud(CAM_A, COCO[0][None], (3,))), (CAM_B, cloud(CAM_B, np.stack([COCO[1], COCO[2]]), (5, 6)))])))
         t.start()
-        queued = _wait(lambda: node._pending() == 2)
+        queued = wait_until(lambda: node._pending() == 2)
         node._wake = wake
         wake.set()
         t.join()
@@ -98,19 +98,9 @@ def test_a_bad_camera_frame_is_skipped_and_the_other_camera_still_lifts(system):
     before = node.stats.skipped["invalid_camera"]
     a, b = send_both(drivers, 201.0, [(CAM_A, cloud(CAM_A, COCO[3][None], (3,))), (bad, cloud(CAM_B, COCO[3][None], (5,)))])
     assert a is not None and b is None
-    assert _wait(lambda: node.stats.skipped["invalid_camera"] == before + 1)
+    assert wait_until(lambda: node.stats.skipped["invalid_camera"] == before + 1)
     # cam1 recovers with a valid calibration, its tracks untouched by cam0's
     a, b = send_both(drivers, 202.0, [(CAM_A, cloud(CAM_A, COCO[4][None], (3,))), (CAM_B, cloud(CAM_B, COCO[4][None], (5,)))])
     assert a is not None and b is not None
     assert node.channels[0].pipeline is not node.channels[1].pipeline
     assert set(node.channels[1].pipeline.tracker.tracks) >= {5} and 5 not in node.channels[0].pipeline.tracker.tracks
-
-
-def _wait(predicate, timeout=5.0):
-    import time
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False

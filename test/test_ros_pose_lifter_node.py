@@ -3,7 +3,6 @@
 One node (NodeRunner, its own context) and one driver node (another context)
 per module; the domain id is private to the session (conftest.py).
 """
-import time
 
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ from learned_energy_ros.ros.conversions import camera_to_camera_info  # noqa: E4
 from learned_energy_ros.ros.images import rgb_to_image  # noqa: E402
 from learned_energy_ros.ros.run import NodeRunner  # noqa: E402
 from ros_fixtures import CAM_A, CAM_B, Driver, lifter_checkpoint, moving_person  # noqa: E402
+from ros_fixtures import wait_until as wait_for  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 H36M, COCO = moving_person(30)
@@ -69,13 +69,6 @@ def set_params(node, **values):
     assert all(r.successful for r in results), [r.reason for r in results]
 
 
-def wait_for(predicate, timeout=5.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
 
 
 def test_synchronized_frame_gives_joints_markers_and_overlay(system):
