@@ -104,3 +104,21 @@ def test_a_bad_camera_frame_is_skipped_and_the_other_camera_still_lifts(system):
     assert a is not None and b is not None
     assert node.channels[0].pipeline is not node.channels[1].pipeline
     assert set(node.channels[1].pipeline.tracker.tracks) >= {5} and 5 not in node.channels[0].pipeline.tracker.tracks
+
+
+def test_overlay_per_camera_when_switched_on_at_run_time(system):
+    from rclpy.parameter import Parameter
+    from learned_energy_ros.ros.images import rgb_to_image
+    node, drivers = system
+    assert node.set_parameters([Parameter("publish_overlay", value=True)])[0].successful
+    try:
+        assert wait_until(lambda: drivers[1].pub_image.get_subscription_count() == 1)
+        image = rgb_to_image(np.full((CAM_B.height, CAM_B.width, 3), 90, np.uint8), Header())
+        msg = drivers[1].send(203.0, CAM_B, cloud(CAM_B, COCO[5][None], (5,)), image=image)
+        assert msg is not None
+        assert wait_until(lambda: len(drivers[1].overlays) > 0), "no cam1/pose_lifter/overlay"
+        assert not drivers[0].overlays, "cam0 got an overlay without an image"
+    finally:
+        node.set_parameters([Parameter("publish_overlay", value=False)])
+    assert drivers[1].pub_image.get_subscription_count() == 0 or wait_until(
+        lambda: drivers[1].pub_image.get_subscription_count() == 0)
