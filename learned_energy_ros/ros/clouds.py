@@ -64,6 +64,9 @@ def structured_to_cloud(header, points: np.ndarray) -> PointCloud2:
 def cloud_to_structured(msg) -> np.ndarray:
     """Unpack a PointCloud2 into a (P,) structured array (fields with count 1 only).
 
+    For an unordered cloud (height 1) it is a read-only structured view of a copy of
+    the message's bytes (no per-field parsing); ``.copy()`` it to write into it.
+
     Raises:
         ConversionError: on inconsistent sizes or unsupported field types.
     """
@@ -88,6 +91,8 @@ def cloud_to_structured(msg) -> np.ndarray:
     dtype = np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": step})
     if n == 0:
         return np.zeros(0, dtype=dtype)
+    if msg.height == 1:  # the usual unordered cloud: a structured view of the buffer, no per-row copy
+        return np.frombuffer(data, dtype=dtype, count=int(msg.width))
     rows = [np.frombuffer(data, dtype=dtype, count=int(msg.width), offset=r * row_step) for r in range(int(msg.height))]
     return np.concatenate(rows)
 
@@ -150,14 +155,13 @@ def cloud_to_keypoints(msg, num_joints: int):
             "(does the detector publish another layout?)"
         )
     ids, person = np.unique(points["person"].astype(np.int64), return_inverse=True)
-    keypoints = np.zeros((ids.size, num_joints, 2))
-    scores = np.zeros((ids.size, num_joints))
-    if np.unique(person * num_joints + joint).size != joint.size:
+    flat = person.reshape(-1) * num_joints + joint  # (P,) index into (N * J)
+    if flat.size and np.bincount(flat).max() > 1:
         raise ConversionError("keypoint cloud lists the same (person, joint) twice")
-    keypoints[person, joint, 0] = points["u"]
-    keypoints[person, joint, 1] = points["v"]
-    scores[person, joint] = points["score"]
-    return keypoints, scores, ids
+    keypoints = np.zeros((ids.size * num_joints, 2))
+    scores = np.zeros(ids.size * num_joints)
+    keypoints[flat, 0], keypoints[flat, 1], scores[flat] = points["u"], points["v"], points["score"]
+    return keypoints.reshape(ids.size, num_joints, 2), scores.reshape(ids.size, num_joints), ids
 
 
 def points_to_cloud(header, xyz, extra_fields: dict | None = None) -> PointCloud2:
