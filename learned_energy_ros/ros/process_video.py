@@ -83,7 +83,7 @@ def process_video(args) -> dict:
             inputs = {"image": image, "camera_info": camera_to_camera_info(camera, header),
                       "keypoints": keypoints_to_cloud(header, found.keypoints, found.scores, found.ids)}
             for role, msg in inputs.items():
-                bag.write(*_TOPICS[role], stamp_ns, serialize_message(msg))
+                bag.write(*_TOPICS[role], stamp_ns, msg if isinstance(msg, bytes) else serialize_message(msg))
             try:
                 result = pipeline.process(KeypointFrame(args.start_stamp + t, camera, found.keypoints, found.scores,
                                                         found.ids))
@@ -95,7 +95,7 @@ def process_video(args) -> dict:
             outputs = result_to_messages(result, header)
             overlay = overlay_message(result, image, "mediapipe33")
             for role, msg in (("joints", outputs.joints), ("skeletons", outputs.markers), ("overlay", overlay)):
-                bag.write(*_TOPICS[role], stamp_ns, serialize_message(msg))
+                bag.write(*_TOPICS[role], stamp_ns, msg if isinstance(msg, bytes) else serialize_message(msg))
             frames.append({"index": index, "stamp": round(t, 6), "people": _people(result)})
             pictures.append(image_to_rgb(overlay))
             panels.append((f"frame {index} (t = {t:.1f} s)", np.asarray(result.joints), result.track_ids))
