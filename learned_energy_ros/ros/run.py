@@ -168,14 +168,15 @@ def run_camera_groups(groups: list[str], argv: list[str], ros_args: list[str]) -
     Group k is a ``pose_lifter`` in namespace ``/pose_group<k>`` serving its cameras by
     absolute name, so every camera keeps the topics it would have alone
     (``/<cam>/camera_info`` ... -> ``/<cam>/pose_lifter/joints``) whatever the grouping;
-    a group that exits stops the others. Ctrl-C / SIGTERM are passed on.
+    a group that exits stops the others. Ctrl-C / SIGTERM stop every group (SIGTERM: a
+    background shell leaves its children deaf to SIGINT).
     """
     cameras = [["/" + c.strip().strip("/") for c in g.split(",") if c.strip()] for g in groups]
     procs = [subprocess.Popen([sys.executable, "-m", "learned_energy_ros.cli", "run", *argv, "--namespace",
                                f"/pose_group{k}", "--cameras", ",".join(cams), *(["--ros-args", *ros_args] if ros_args else [])])
              for k, cams in enumerate(cameras)]
     logger.info("camera groups: %s", "; ".join(f"pid {p.pid}: {' '.join(c)}" for p, c in zip(procs, cameras)))
-    stop = lambda *_: [p.send_signal(signal.SIGINT) for p in procs if p.poll() is None]  # noqa: E731
+    stop = lambda *_: [p.terminate() for p in procs if p.poll() is None]  # noqa: E731
     signal.signal(signal.SIGTERM, stop)
     try:
         while all(p.poll() is None for p in procs):
@@ -183,7 +184,14 @@ def run_camera_groups(groups: list[str], argv: list[str], ros_args: list[str]) -
     except KeyboardInterrupt:
         pass
     stop()
-    return max(abs(p.wait()) for p in procs)
+    codes = []
+    for p in procs:
+        try:
+            codes.append(p.wait(timeout=20))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            codes.append(p.wait())
+    return max(abs(c) for c in codes)
 
 
 def main(argv: list[str] | None = None) -> int:
