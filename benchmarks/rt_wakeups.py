@@ -20,8 +20,6 @@ import threading
 import time
 from collections import Counter
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _load_common import machine_load, write_json  # noqa: E402
 from load_pose import make_scene  # noqa: E402

@@ -34,6 +34,12 @@ from learned_energy_ros.ros.sync import ApproximateTimeSynchronizer
 __all__ = ["FrameWorker"]
 
 
+class _Wake(threading.Event):
+    """Wakes one worker thread; ``stopped`` tells it to exit (each activation has its own)."""
+
+    stopped = False
+
+
 class FrameWorker:
     """Mixin for an rclpy ``LifecycleNode`` subclass (see the module docstring).
 
@@ -81,7 +87,7 @@ class FrameWorker:
         self._queues = [FrameQueue(int(self.get_parameter("max_pending").value)) for _ in range(channels)]
         self._accepting = True
         if self.worker_thread:
-            self._wake = wake = threading.Event()  # each activation has its own: an old thread exits on its own
+            self._wake = wake = _Wake()  # an old activation's thread exits on its own event
             threading.Thread(target=self._work_loop, args=(wake,), name=f"{self.get_name()}-worker",
                              daemon=True).start()
 
@@ -95,12 +101,12 @@ class FrameWorker:
         if pending:
             self.stats.skip("deactivated", pending)
 
-    def _work_loop(self, wake: threading.Event) -> None:
+    def _work_loop(self, wake: _Wake) -> None:
         """Worker thread: sleep until frames are queued, then process them all; exit when stopped."""
         while True:
             wake.wait()
             wake.clear()  # cleared before draining: a frame queued from now on sets it again
-            if getattr(wake, "stopped", False):
+            if wake.stopped:
                 return
             self._process_pending()
 
