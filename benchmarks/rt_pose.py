@@ -211,6 +211,8 @@ def main(argv=None) -> int:
                                               for t in threads1), reverse=True)[:6],
         "background_load_processes": args.background_load,
         "memory": memory_growth(monitors[0].samples, args.warmup),
+        "memory_last_8_min": memory_growth(monitors[0].samples, max(args.warmup, args.warmup + args.duration - 480)),
+        "rss_samples": [(round(t, 1), round(r, 1)) for t, r, _ in monitors[0].samples],
         "latencies_ms": [round(1e3 * x, 2) for x in steady],
     }
     write_json(args.out, result)
