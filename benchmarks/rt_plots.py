@@ -28,7 +28,7 @@ def cdf(ax, runs: dict, names: list[str]) -> None:
     for name in names:
         if name not in runs:
             continue
-        lat = np.sort(runs[name]["latencies_ms"])
+        lat = np.sort(runs[name].get("latencies_ms") or runs[name].get("latency_quantiles_ms", []))
         if lat.size:
             answered = runs[name]["answered"]
             ax.plot(lat, np.arange(1, lat.size + 1) / lat.size * min(answered, 1.0),

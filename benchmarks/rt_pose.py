@@ -137,6 +137,14 @@ class RawDriver:
         return time.monotonic() - start
 
 
+def latency_record(steady: list[float], keep: int = 20000) -> dict:
+    """Every latency (ms) of a short run; the 1001 quantiles of a long one (the JSON stays small)."""
+    if len(steady) <= keep:
+        return {"latencies_ms": [round(1e3 * x, 2) for x in steady]}
+    return {"latency_quantiles_ms": [round(float(q), 2) for q in np.quantile(np.asarray(steady) * 1e3,
+                                                                             np.linspace(0, 1, 1001))]}
+
+
 def answered_windows(driver, warmup: float, window: float = 5.0) -> list[float]:
     """Answered share per ``window`` seconds after warm-up (does the node tip over?)."""
     times = np.array([t for t, _ in driver.latencies if t >= warmup])
@@ -213,7 +221,7 @@ def main(argv=None) -> int:
         "memory": memory_growth(monitors[0].samples, args.warmup),
         "memory_last_8_min": memory_growth(monitors[0].samples, max(args.warmup, args.warmup + args.duration - 480)),
         "rss_samples": [(round(t, 1), round(r, 1)) for t, r, _ in monitors[0].samples],
-        "latencies_ms": [round(1e3 * x, 2) for x in steady],
+        **latency_record(steady),
     }
     write_json(args.out, result)
     print({k: result[k] for k in ("label", "setup", "answered", "latency_ms", "server_cpu_percent_mean",
