@@ -26,17 +26,17 @@ from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.images import image_to_rgb, rgb_to_image
 from learned_energy_ros.ros.params import check_node_values
 from learned_energy_ros.ros.qos import qos_from_name
-from learned_energy_ros.ros.worker import FrameWorker, spin_lifecycle_node
+from learned_energy_ros.ros.image_node import ImageFrameNode
+from learned_energy_ros.ros.worker import spin_lifecycle_node
 
 __all__ = ["KeypointDetectorNode", "main", "NODE_CLASS"]
 
-_INPUTS = ("image", "camera_info")
 
 
-class KeypointDetectorNode(FrameWorker, LifecycleNode):
+class KeypointDetectorNode(ImageFrameNode, LifecycleNode):
     """Managed node publishing the 2D keypoints of every person in the image as a keypoint cloud."""
 
-    INPUT_NAMES = _INPUTS
+    MODEL_ATTR = "detector"
 
     def __init__(self, node_name: str = "keypoint_detector", **kwargs):
         super().__init__(node_name, **kwargs)
@@ -71,19 +71,12 @@ class KeypointDetectorNode(FrameWorker, LifecycleNode):
         self._activate_image_inputs([self.pub_keypoints, self.pub_overlay])
         return super().on_activate(state)
 
-    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._deactivate_worker()
-        return super().on_deactivate(state)
-
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._destroy_entities()
         if self.detector is not None:
             self.detector.close()
         self.detector = None
         return TransitionCallbackReturn.SUCCESS
-
-    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        return self.on_cleanup(state)
 
     # ------------------------------------------------------------------ callbacks
     def _process(self, image: Image, info: CameraInfo) -> None:
@@ -113,10 +106,9 @@ class KeypointDetectorNode(FrameWorker, LifecycleNode):
     # ------------------------------------------------------------------ parameters
     def _validate_parameters(self, params) -> SetParametersResult:
         changes = {p.name: p.value for p in params}
-        late = [n for n in changes if DETECTOR_PARAMETERS.get(n, (0, 0, ""))[2] == "configure"]
-        if self.detector is not None and late:
-            return SetParametersResult(successful=False, reason=f"{late} apply on configure: deactivate and "
-                                       "cleanup the node first")
+        refusal = self._late_refusal(changes, DETECTOR_PARAMETERS)
+        if refusal is not None:
+            return SetParametersResult(successful=False, reason=refusal)
         current = {k: self.param(k) for k in DETECTOR_PARAMETERS if self.has_parameter(k)}
         try:
             detector_config({**current, **changes})
@@ -130,11 +122,7 @@ class KeypointDetectorNode(FrameWorker, LifecycleNode):
         if self.detector is not None and set(CONFIG_KEYS) & set(changes):
             self.detector.config = detector_config({k: self.param(k) for k in DETECTOR_PARAMETERS})
             self.detector.tracker.min_iou = self.detector.config.track_iou
-        if self._sync is not None and "sync_slop" in changes:
-            if self._mf:
-                self._sync.slop = float(changes["sync_slop"])
-            else:
-                self._sync.set_params(None, changes["sync_slop"])
+        self._apply_sync_slop(changes)
 
 
 def _mismatch(image, info) -> tuple[str | None, str]:

@@ -22,17 +22,17 @@ from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.params import check_node_values
 from learned_energy_ros.ros.voxel_io import result_to_messages
 from learned_energy_ros.ros.voxel_params import VOXEL_PARAMETERS, check_values, roi_or_none
-from learned_energy_ros.ros.worker import FrameWorker, spin_lifecycle_node
+from learned_energy_ros.ros.image_node import ImageFrameNode
+from learned_energy_ros.ros.worker import spin_lifecycle_node
 
 __all__ = ["VoxelReconstructorNode", "main", "NODE_CLASS"]
 
-_INPUTS = ("image", "camera_info")
 
 
-class VoxelReconstructorNode(FrameWorker, LifecycleNode):
+class VoxelReconstructorNode(ImageFrameNode, LifecycleNode):
     """Managed node publishing frustum occupancy (cloud + CUBE_LIST) of the object in the image."""
 
-    INPUT_NAMES = _INPUTS
+    MODEL_ATTR = "reconstructor"
 
     def __init__(self, node_name: str = "voxel_reconstructor", **kwargs):
         super().__init__(node_name, **kwargs)
@@ -69,17 +69,10 @@ class VoxelReconstructorNode(FrameWorker, LifecycleNode):
         self._activate_image_inputs([self.pub_cloud, self.pub_markers])
         return super().on_activate(state)
 
-    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._deactivate_worker()
-        return super().on_deactivate(state)
-
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._destroy_entities()
         self.reconstructor = None  # frees the model (and its GPU memory)
         return TransitionCallbackReturn.SUCCESS
-
-    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        return self.on_cleanup(state)
 
     # ------------------------------------------------------------------ callbacks
     def _process(self, image: Image, info: CameraInfo) -> None:
@@ -114,21 +107,16 @@ class VoxelReconstructorNode(FrameWorker, LifecycleNode):
     # ------------------------------------------------------------------ parameters
     def _validate_parameters(self, params) -> SetParametersResult:
         changes = {p.name: p.value for p in params}
-        late = [n for n in changes if VOXEL_PARAMETERS.get(n, (0, 0, ""))[2] == "configure"]
-        if self.reconstructor is not None and late:
-            return SetParametersResult(successful=False, reason=f"{late} apply on configure: deactivate and "
-                                       "cleanup the node first")
+        refusal = self._late_refusal(changes, VOXEL_PARAMETERS)
+        if refusal is not None:
+            return SetParametersResult(successful=False, reason=refusal)
         current = {k: (self.param(k) if self.has_parameter(k) else VOXEL_PARAMETERS[k][0]) for k in VOXEL_PARAMETERS}
         try:
             check_values({**current, **changes})
             check_node_values(changes)
         except (ValueError, TypeError) as err:
             return SetParametersResult(successful=False, reason=str(err))
-        if self._sync is not None and "sync_slop" in changes:
-            if self._mf:
-                self._sync.slop = float(changes["sync_slop"])
-            else:
-                self._sync.set_params(None, changes["sync_slop"])
+        self._apply_sync_slop(changes)
         return SetParametersResult(successful=True)
 
 
