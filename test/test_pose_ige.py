@@ -189,6 +189,11 @@ def test_published_energy_leaves_the_temporal_term_out(lifter, batch):
     start = model.energy(pose0, model.context(can, s)).detach().numpy()
     assert np.allclose(plain.energy, start, rtol=1e-4) and np.allclose(with_history.energy.shape, (12,))
     assert np.all(np.isfinite(with_history.energy)) and with_history.energy.max() < 10 * max(plain.energy.max(), 1.0)
+    # The temporal weight scales the temporal term but not the start (any weight > 0 warm-starts the same way):
+    # with the term left out, a 1000x larger weight publishes the same energies.
+    heavier = lifter.lift(kp, sc, cam, previous=far_away, steps=0, temporal_weight=1e5)
+    np.testing.assert_allclose(heavier.joints, with_history.joints, atol=1e-5)
+    np.testing.assert_allclose(heavier.energy, with_history.energy, rtol=1e-5)
 
 
 def test_height_prior_scales_size_and_distance_together(lifter, batch):

@@ -56,11 +56,12 @@ class PoseSampler:
         seed: random seed (same seed, same batches).
         target_fps: frame subsampling rate (None: every frame).
         augment: body augmentation applied to each drawn pose (``BodyAugment``), or None.
+        observed: a layout whose joints alone are observed (others of ``input_skeleton`` get score 0), or None.
     """
 
     def __init__(self, clips, ranges: CameraRanges | None = None, noise: DetectorNoise | None = None,
                  input_skeleton: str = "coco17", seed: int = 0, target_fps: float | None = TARGET_FPS,
-                 augment=None) -> None:
+                 augment=None, observed: str | None = None) -> None:
         self.frames = stack_frames(clips, target_fps)  # (F, 27, 3)
         self.ranges = ranges if ranges is not None else CameraRanges.broad()
         self.noise = noise if noise is not None else DetectorNoise.training()
@@ -68,6 +69,9 @@ class PoseSampler:
         self.rng = np.random.default_rng(seed)
         self.augment = augment
         self._map2d = joint_mapping(MOCAP_SKELETON, self.input_skeleton)  # (J,) -1 = not in mocap
+        if observed is not None:  # e.g. the standard-13 protocol: only its 13 body joints are seen
+            names = set(get_skeleton(observed).joints)
+            self._map2d = np.where([n in names for n in get_skeleton(self.input_skeleton).joints], self._map2d, -1)
         self._map3d = joint_mapping(MOCAP_SKELETON, TRAINING_SKELETON)  # (17,)
         self._root = get_skeleton(MOCAP_SKELETON).index("pelvis")
         log.debug("PoseSampler: %d frames, input %s", len(self.frames), self.input_skeleton)
@@ -139,8 +143,5 @@ def standard13_eval_set(clips, views: int = 3, seed: int = 0, input_skeleton: st
 
     noise = noise if noise is not None else DetectorNoise(sigma_px=2.0, score_range=(1.0, 1.0))
     sampler = PoseSampler(clips, Standard13Cameras(), noise, input_skeleton=input_skeleton, seed=seed,
-                          target_fps=fps, augment=augment)
-    if body_only:  # only the protocol joints are observed
-        body = joint_mapping(input_skeleton, "body13")
-        sampler._map2d = np.where(np.isin(np.arange(len(sampler._map2d)), body[body >= 0]), sampler._map2d, -1)
+                          target_fps=fps, augment=augment, observed="body13" if body_only else None)
     return sampler.observe_frames(np.repeat(np.arange(len(sampler)), views))

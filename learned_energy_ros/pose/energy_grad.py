@@ -178,16 +178,17 @@ def _feasibility(pose: torch.Tensor, st: dict, need_grad: bool):
 
 
 def energy_and_grad(energy: PoseEnergy, pose: torch.Tensor, ctx: EnergyContext, static: dict | None = None,
-                    need_grad: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+                    need_grad: bool = True, temporal: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Total energy (B,) and its gradient w.r.t. ``pose`` (B, 17, 3) (None unless ``need_grad``), in closed form.
 
-    ``static`` = ``prepare(energy, ctx)`` may be passed to reuse it across descent steps.
+    ``static`` = ``prepare(energy, ctx)`` may be passed to reuse it across descent steps; ``temporal=False``
+    leaves the temporal term out (the plausibility of the pose alone).
     """
     st = static if static is not None else prepare(energy, ctx)
     ec, gc = _consistency(pose, st["consistency"], need_grad)
     ef, gf = _feasibility(pose, st["feasibility"], need_grad)
     value, grad = ec + ef, (gc + gf if need_grad else None)
-    if ctx.previous is not None and ctx.temporal_weight is not None:
+    if temporal and ctx.previous is not None and ctx.temporal_weight is not None:
         w = energy.temporal.fade(ctx)  # (B,)
         delta = energy.temporal.articulation_change(pose, ctx.previous)  # (B, 17, 3), zero at the root
         value = value + w * (delta * delta).sum((-1, -2))
@@ -219,3 +220,8 @@ class EnergyFunction:
         """Closed-form energy (B,) only (no graph)."""
         with torch.no_grad():
             return energy_and_grad(self.energy, pose, self.ctx, self._prepared(), need_grad=False)[0]
+
+    def plausibility(self, pose: torch.Tensor) -> torch.Tensor:
+        """Closed-form consistency + feasibility (B,), without the temporal term (no graph)."""
+        with torch.no_grad():
+            return energy_and_grad(self.energy, pose, self.ctx, self._prepared(), need_grad=False, temporal=False)[0]

@@ -73,8 +73,7 @@ def descend_hypotheses(lifter, xy, sc, previous, steps: int, K: int, temporal_we
     ctx_k = ctx.expand(K)
     fn = EnergyFunction(model.energy, ctx_k)
     iterates = model.optimizer(starts, fn, steps)
-    energy = fn.value(iterates[-1])  # closed form, shares the descent's prepared constants
-    energy = (energy - model.energy.temporal(iterates[-1], ctx_k)).view(N, K)  # plausibility: no temporal term
+    energy = fn.plausibility(iterates[-1]).view(N, K)  # closed form, shares the descent's prepared constants
     best = energy.argmin(1)  # (N,)
     can_k, size_k = _expand(can, K), size.repeat_interleave(K)
     final = model.to_metric(iterates[-1], can_k, size_k).view(N, K, -1, 3)

@@ -16,7 +16,7 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "min_score": (0.2, "Keypoints with score at or below this are treated as missing.", "frame"),
     "min_joints": (6, "Persons with fewer visible keypoints are not lifted.", "frame"),
     "num_steps": (0, "Unrolled gradient-descent steps per frame, 0 to 64 (0: the checkpoint's default; the shipped model freezes steps past its default, so more never hurts; above 64 is refused).", "frame"),
-    "temporal_weight": (1.0, "Weight of the temporal energy and warm start from each track's previous 3D, faded by the time since it (header stamps); 0 disables smoothing.", "frame"),
+    "temporal_weight": (1.0, "Weight of the temporal energy toward each track's previous 3D (it fades with the time since that 3D, from the header stamps); any value > 0 also warm-starts the descent from it; 0 disables both.", "frame"),
     "person_height_prior": (0.0, "Mean stature (m) of the people this camera sees, e.g. 1.2 for children; 0 keeps the checkpoint's adult prior. Scales size and distance together.", "frame"),
     "max_energy": (0.0, "Skeletons whose final energy exceeds this are not published (0: no filter).", "frame"),
     "depth_cutoff": (1.0, "One-Euro cutoff (Hz) smoothing each track's distance to the camera, the main jitter of monocular 3D (0 disables).", "frame"),
