@@ -119,7 +119,7 @@ def test_temporal_term_is_root_relative_and_fades_with_time(batch):
     far = model.context(can, batch.scores, previous=bent, temporal_weight=torch.ones(12))
     far.dt = torch.full((12,), 0.5)
     assert torch.all(temporal(pose, near) > temporal(pose, far)) and torch.all(temporal(pose, far) > 0)
-    tau = float(torch.nn.functional.softplus(temporal.raw_tau))
+    tau = torch.nn.functional.softplus(temporal.raw_tau).item()
     for ctx, dt in ((near, 1 / 60), (far, 0.5)):  # share sigmoid(0) exp(-dt / tau) of the way to the previous pose
         start = temporal.warm_start(pose, ctx)
         moved = 0.1 * 0.5 * math.exp(-dt / tau)
