@@ -51,25 +51,29 @@ class TermMaps:
     valid: torch.Tensor
 
 
-def triangulate_rays(centres: np.ndarray, directions: np.ndarray) -> np.ndarray | None:
-    """Least-squares meeting point (3,) of rays ``centres + s directions`` (m, 3); None when ill-conditioned."""
+def triangulate_rays(centres: np.ndarray, directions: np.ndarray, weights=None) -> np.ndarray | None:
+    """Weighted least-squares meeting point (3,) of rays ``centres + s directions`` (m, 3); None when
+    ill-conditioned (parallel rays, fewer than two rays with weight)."""
     d = directions / np.linalg.norm(directions, axis=-1, keepdims=True)
-    proj = np.eye(3)[None] - d[:, :, None] * d[:, None, :]  # (m, 3, 3) orthogonal to each ray
+    w = np.ones(len(d)) if weights is None else np.asarray(weights, np.float64)
+    proj = (np.eye(3)[None] - d[:, :, None] * d[:, None, :]) * w[:, None, None]  # (m, 3, 3) orthogonal to each ray
     M, rhs = proj.sum(0), np.einsum("mij,mj->i", proj, centres)
     if np.linalg.cond(M) > 1e6:
         return None
     return np.linalg.solve(M, rhs)
 
 
-def candidate_starts(people, slot_v, slot_n, single_common, own_energy, extrinsics, mean: bool = True) -> Candidates:
+def candidate_starts(people, slot_n, single_common, own_energy, slot_pose, mean: bool = True,
+                     slot_weight=None) -> Candidates:
     """Starts of the people ``people``: each view's lift rescaled about its camera to the triangulated pelvis,
-    and (``mean``) their mean with the reference of the view whose lift explains its own 2D best."""
+    and (``mean``) their mean with the reference of the view whose lift explains its own 2D best. ``slot_weight``
+    (S,) weighs the rays (a down-weighted view barely moves the meeting point)."""
     joints, person, ref = [], [], []
     for n in people:
         s_idx = np.flatnonzero(slot_n == n)
-        centres = np.stack([extrinsics[slot_v[s]].translation for s in s_idx])  # (m, 3)
+        centres = np.stack([slot_pose[s].translation for s in s_idx])  # (m, 3)
         pelvis = single_common[s_idx, 0]  # (m, 3)
-        meet = triangulate_rays(centres, pelvis - centres)
+        meet = triangulate_rays(centres, pelvis - centres, None if slot_weight is None else slot_weight[s_idx])
         rescaled = []
         for s, c, p in zip(s_idx, centres, pelvis):
             dist = np.linalg.norm(p - c)
@@ -88,14 +92,15 @@ def candidate_starts(people, slot_v, slot_n, single_common, own_energy, extrinsi
     return Candidates(np.stack(joints), np.asarray(person, np.int64), np.asarray(ref, np.int64))
 
 
-def term_maps(cands: Candidates, slots, slot_v: np.ndarray, extrinsics) -> TermMaps:
-    """Build the states and (start, view) maps of ``cands`` over ``slots`` (``multiview._SlotContexts``)."""
+def term_maps(cands: Candidates, slots, slot_pose) -> TermMaps:
+    """Build the states and (start, view) maps of ``cands`` over ``slots`` (``multiview._SlotContexts``) whose
+    cameras have the poses ``slot_pose`` (one ``CameraPose`` per slot)."""
     can = slots.can
     dev = can.R.device
     R64, scale64 = can.R.double().cpu(), can.scale.double().cpu()
     person_of_slot = slots.person  # (S,) person of each slot: a start is scored by every view of its person
     ref = cands.ref_slot
-    X_ref = np.stack([extrinsics[slot_v[s]].to_camera(j) for s, j in zip(ref, cands.joints)])  # (C, 17, 3)
+    X_ref = np.stack([slot_pose[s].to_camera(j) for s, j in zip(ref, cands.joints)])  # (C, 17, 3)
     P0, d0 = to_canonical(torch.as_tensor(X_ref), R64[ref], scale64[ref])
     size = d0 * scale64[ref]  # (C,) metric person size of each start
     owner, term_slot = [], []
@@ -103,11 +108,11 @@ def term_maps(cands: Candidates, slots, slot_v: np.ndarray, extrinsics) -> TermM
         for s in np.flatnonzero(person_of_slot == n):
             owner.append(c), term_slot.append(s)
     owner, term_slot = np.asarray(owner, np.int64), np.asarray(term_slot, np.int64)
-    X_v = np.stack([extrinsics[slot_v[s]].to_camera(cands.joints[c]) for c, s in zip(owner, term_slot)])
+    X_v = np.stack([slot_pose[s].to_camera(cands.joints[c]) for c, s in zip(owner, term_slot)])
     P_v, d_v = to_canonical(torch.as_tensor(X_v), R64[term_slot], scale64[term_slot])
     valid = (d_v > _MIN_DEPTH) & (d0[owner] > _MIN_DEPTH)
     size_v = torch.where(valid, d_v * scale64[term_slot], torch.ones_like(d_v))
-    rot = lambda idx: torch.as_tensor(np.stack([extrinsics[v].rotation for v in slot_v[idx]]))  # noqa: E731
+    rot = lambda idx: torch.as_tensor(np.stack([slot_pose[s].rotation for s in idx]))  # noqa: E731
     A = R64[term_slot] @ rot(term_slot).transpose(1, 2) @ rot(ref[owner]) @ R64[ref[owner]].transpose(1, 2)
     A = A * (size[owner] / size_v)[:, None, None]
     b = (P_v - P0[owner] @ A.transpose(1, 2)).mean(1, keepdim=True)  # constant over joints by construction
