@@ -55,6 +55,17 @@ class CameraPose:
     def identity(cls) -> "CameraPose":
         return cls(np.eye(3), np.zeros(3))
 
+    @classmethod
+    def look_at(cls, eye, target, up=(0.0, 0.0, 1.0)) -> "CameraPose":
+        """A camera at ``eye`` whose optical axis points at ``target`` (common frame, ``up`` = its up axis)."""
+        eye, target, up = (np.asarray(v, dtype=np.float64) for v in (eye, target, up))
+        forward = (target - eye) / np.linalg.norm(target - eye)
+        right = np.cross(forward, up)
+        if np.linalg.norm(right) < 1e-9:
+            raise RigError("look_at: the optical axis is parallel to 'up'")
+        right /= np.linalg.norm(right)
+        return cls(np.stack([right, np.cross(forward, right), forward], 1), eye)  # columns: x right, y down, z fwd
+
     def to_common(self, points) -> np.ndarray:
         """Camera-frame points (..., 3) -> common frame."""
         return np.asarray(points, dtype=np.float64) @ self.rotation.T + self.translation
