@@ -10,7 +10,7 @@ is named and down-weighted).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -123,6 +123,11 @@ class FusionPipeline:
         self.tracker = FusedTracker(association)
         self.health = CameraHealth(tau=self.multiview.reweight_tau or 1.0)
         self.lifted_at: dict[int, float] = {}
+
+    def reconfigure(self, **changes) -> PipelineConfig:
+        """Apply new ``PipelineConfig`` settings from the next instant on (ValueError leaves the old ones)."""
+        self.config = replace(self.config, **changes)
+        return self.config
 
     def reset(self) -> list[int]:
         """Forget tracks and camera health; return the dropped track ids."""
