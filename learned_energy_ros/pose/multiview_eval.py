@@ -17,6 +17,7 @@ from learned_energy_ros.core.metrics import STANDARD13_JOINTS, mpjpe, p_mpjpe
 from learned_energy_ros.core.protocol_cameras import Standard13Cameras
 from learned_energy_ros.core.skeleton import MOCAP_SKELETON, TRAINING_SKELETON, get_skeleton, joint_mapping
 from learned_energy_ros.core.virtual_camera import DetectorNoise
+from learned_energy_ros.pose.fusion import CameraHealth
 from learned_energy_ros.pose.multiview import MultiViewConfig, lift_multiview_normalized
 from learned_energy_ros.pose.rig import CameraPose
 from learned_energy_ros.pose.triangulation import ransac_triangulate
@@ -142,7 +143,9 @@ def evaluate_multiview(lifter, data: MultiViewSet, config: MultiViewConfig | Non
         rows["triangulation (RANSAC + DLT)"] = _scored(_triangulated(data, np.where(np.isfinite(fallback), fallback, fused.joints)), data.truth)
     rows["fused (IGE, summed energies)"]["ms_per_person"] = fused_ms
     excess = fused.view_energy - fused.single_energy  # (B, V)
-    diag = {"mean_excess": np.nanmean(excess, 0).tolist(),
+    health = CameraHealth()
+    health.update([f"camera {v}" for v in range(V)], fused)
+    diag = {"named": health.disagreeing(), "mean_excess": np.nanmean(excess, 0).tolist(),
             "largest_excess_share": np.bincount(np.nanargmax(np.nan_to_num(excess, nan=-np.inf), 1), minlength=V).tolist(),
             "mean_weight": fused.view_weight.mean(0).tolist()}
     for r in rows.values():
