@@ -35,7 +35,9 @@ class MultiViewConfig:
     guard: bool = False  # apply the checkpoint's step-horizon guard (it would freeze steps past its default)
     min_view_joints: int = 4  # a view with fewer observed joints of a person does not enter that person's fusion
     reweight_tau: float = 1.0  # excess consistency (energy units) that halves a disagreeing view's weight; 0: off
+    reweight_min: float = 0.8  # a person is descended again when a view's weight factor falls below this
     reweight_passes: int = 3  # reweighted descents after the first (each recomputes the weights)
+    every_view_start: bool = True  # a start from every view's lift (False: the best-fitting view's: ~2.5x faster)
     mean_candidate: bool = False  # also start from the mean of the rescaled single-view lifts (measured: no gain)
 
 
@@ -219,7 +221,7 @@ def _fuse(lifter, cfg, out, slots, slot_v, slot_n, single_common, own, slot_pose
     _write(out, best, w, slot_v, slot_n)
     for _ in range(cfg.reweight_passes if cfg.reweight_tau > 0 else 0):  # iteratively reweighted descents
         factor = _reweight(best, own, out.views[slot_n], slot_n, cfg.reweight_tau)  # (T,) of the chosen terms
-        again = np.unique(slot_n[best.term_slot[factor < 0.99]])
+        again = np.unique(slot_n[best.term_slot[factor < cfg.reweight_min]])
         if again.size == 0:
             return
         w2 = w.copy()
@@ -231,7 +233,7 @@ def _fuse(lifter, cfg, out, slots, slot_v, slot_n, single_common, own, slot_pose
 
 
 def _starts(people, slot_n, single_common, own, slot_pose, cfg, w, extra: Candidates | None) -> Candidates:
-    cands = candidate_starts(people, slot_n, single_common, own, slot_pose, cfg.mean_candidate, w)
+    cands = candidate_starts(people, slot_n, single_common, own, slot_pose, cfg.mean_candidate, w, cfg.every_view_start)
     if extra is None:
         return cands
     return Candidates(np.concatenate([cands.joints, extra.joints]), np.concatenate([cands.person, extra.person]),

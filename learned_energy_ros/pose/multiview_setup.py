@@ -64,10 +64,11 @@ def triangulate_rays(centres: np.ndarray, directions: np.ndarray, weights=None) 
 
 
 def candidate_starts(people, slot_n, single_common, own_energy, slot_pose, mean: bool = True,
-                     slot_weight=None) -> Candidates:
+                     slot_weight=None, every_view: bool = True) -> Candidates:
     """Starts of the people ``people``: each view's lift rescaled about its camera to the triangulated pelvis,
     and (``mean``) their mean with the reference of the view whose lift explains its own 2D best. ``slot_weight``
-    (S,) weighs the rays (a down-weighted view barely moves the meeting point)."""
+    (S,) weighs the rays (a down-weighted view barely moves the meeting point); ``every_view`` False keeps only the
+    start of the view whose lift explains its own 2D best."""
     joints, person, ref = [], [], []
     for n in people:
         s_idx = np.flatnonzero(slot_n == n)
@@ -82,9 +83,13 @@ def candidate_starts(people, slot_n, single_common, own_energy, slot_pose, mean:
                 along = float((meet - c) @ (p - c)) / dist
                 factor = float(np.clip(along / dist, 1 / _MAX_RESCALE, _MAX_RESCALE)) if along > 0 else 1.0
             rescaled.append(c + factor * (single_common[s] - c))
-        joints += rescaled
-        person += [n] * len(s_idx)
-        ref += list(s_idx)
+        if every_view:
+            joints += rescaled
+            person += [n] * len(s_idx)
+            ref += list(s_idx)
+        else:
+            k = int(np.argmin(own_energy[s_idx]))
+            joints.append(rescaled[k]), person.append(n), ref.append(s_idx[k])
         if mean:
             joints.append(np.mean(rescaled, axis=0))
             person.append(n)
