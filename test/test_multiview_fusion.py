@@ -114,3 +114,11 @@ def test_pipeline_fuses_two_cameras_and_keeps_one_camera_people(lifter):
     again = pipe.process([(name, KeypointFrame(1.1, f.camera, f.keypoints, f.scores, f.person_ids))
                           for name, f in frames[:2]])
     assert sorted(again.track_ids.tolist()) == sorted(out.track_ids.tolist())  # ids persist
+
+
+def test_demo_multiview_writes_the_picture_and_fusion_wins(tmp_path):
+    from learned_energy_ros.demo.multiview import run
+    summary = run(tmp_path, frames=8)
+    assert (tmp_path / "multiview.png").stat().st_size > 10_000 and (tmp_path / "multiview.json").is_file()
+    fused = summary["fused"]["root_error_mm"]
+    assert fused < 100 and fused < 0.5 * min(summary[k]["root_error_mm"] for k in ("camera 0 alone", "camera 1 alone"))
