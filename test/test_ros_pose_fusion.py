@@ -4,7 +4,6 @@ Camera 0 is the common frame's origin (its optical frame is ``world``), camera 1
 the side. A person both cameras see comes out once, in ``world``, where he is; a person only camera 0
 sees is still published; a bad frame of one camera costs the other nothing.
 """
-import threading
 
 import numpy as np
 import pytest
@@ -14,10 +13,11 @@ pytest.importorskip("rclpy", reason="rclpy is not installed")
 from std_msgs.msg import Header  # noqa: E402
 
 from learned_energy_ros.pose.rig import CameraPose  # noqa: E402
-from learned_energy_ros.ros.clouds import cloud_to_structured, keypoints_to_cloud  # noqa: E402
+from learned_energy_ros.ros.clouds import cloud_to_structured  # noqa: E402
 from learned_energy_ros.ros.conversions import camera_to_camera_info  # noqa: E402
 from learned_energy_ros.ros.run import NodeRunner  # noqa: E402
-from ros_fixtures import CAM_A, CAM_B, Driver, lifter_checkpoint, moving_person, wait_until  # noqa: E402
+from ros_fixtures import (CAM_A, CAM_B, Driver, camera_cloud as cloud, lifter_checkpoint, moving_person,  # noqa: E402
+                          send_both, wait_until)
 
 pytestmark = pytest.mark.timeout(120)
 H36, COCO = moving_person(6)
@@ -46,24 +46,6 @@ def system(tmp_path_factory):
         finally:
             for d in drivers:
                 d.close()
-
-
-def cloud(camera, joints_cam, ids):
-    px = camera.project(np.asarray(joints_cam).reshape(len(ids), 17, 3))
-    return keypoints_to_cloud(Header(), px, np.full((len(ids), 17), 0.9), list(ids))
-
-
-def send_both(drivers, stamp, frames):
-    out = [None, None]
-
-    def go(k):
-        out[k] = drivers[k].send(stamp, *frames[k])
-    threads = [threading.Thread(target=go, args=(k,)) for k in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
 
 
 def test_fused_skeletons_in_the_common_frame_and_one_camera_people_too(system):
