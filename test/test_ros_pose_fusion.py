@@ -85,3 +85,25 @@ def test_a_bad_camera_frame_is_skipped_and_the_other_camera_still_publishes(syst
     assert a is not None and a.header.frame_id == "world"
     assert len(set(cloud_to_structured(a)["person"].tolist())) == 1
     assert wait_until(lambda: node.stats.skipped["invalid_camera"] == before + 1)
+
+
+@pytest.mark.parametrize("case", ["no_cameras", "no_extrinsics", "camera_missing", "frame_mismatch", "tf_without_frame"])
+def test_fusion_settings_that_cannot_work_fail_configure_with_the_reason(ctx, tmp_path, case):
+    from rclpy.lifecycle import TransitionCallbackReturn
+    from learned_energy_ros.ros.pose_lifter_node import PoseLifterNode
+    from ros_fixtures import spy_node
+    rig = tmp_path / "rig.yaml"
+    rig.write_text("frame_id: world\ncameras:\n  cam0: {translation: [0, 0, 0], rotation: [0, 0, 0, 1]}\n")
+    params = {"no_cameras": dict(extrinsics=str(rig)),
+              "no_extrinsics": dict(cameras=["cam0", "cam1"]),
+              "camera_missing": dict(cameras=["cam0", "cam1"], extrinsics=str(rig)),
+              "frame_mismatch": dict(cameras=["cam0"], extrinsics=str(rig), fusion_frame="map"),
+              "tf_without_frame": dict(cameras=["cam0", "cam1"], extrinsics="tf")}[case]
+    expected = {"no_cameras": "cameras", "no_extrinsics": "extrinsics", "camera_missing": "cam1",
+                "frame_mismatch": "map", "tf_without_frame": "fusion_frame"}[case]
+    node = spy_node(PoseLifterNode, ctx, f"fusion_{case}", device="cpu", fusion=True, **params)
+    try:
+        assert node.trigger_configure() == TransitionCallbackReturn.FAILURE
+        assert node.fusion is None and node.pipeline is None and expected in node.log.errors[-1], node.log.errors
+    finally:
+        node.destroy_node()

@@ -85,6 +85,7 @@ class PoseLifterNode(FusionMixin, MultiCameraMixin, FrameWorker, LifecycleNode):
                 self._make_fusion(lifter, config)
             except ValueError as err:  # RigError is a ValueError: a missing, malformed or incomplete rig
                 self.get_logger().error(f"configure failed: {err}")
+                self.pipeline, self.channels = None, []
                 return TransitionCallbackReturn.FAILURE
         self.get_logger().info(f"lifter {self.param('checkpoint')!r} on device {lifter.device} "
                                f"({lifter.num_steps} steps by default)")
