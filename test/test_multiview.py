@@ -4,12 +4,11 @@ import pytest
 import torch
 
 from learned_energy_ros.core.camera import Camera
-from learned_energy_ros.core.skeleton import MOCAP_SKELETON, remap_joints
 from learned_energy_ros.pose.lift_types import LiftError
 from learned_energy_ros.pose.lifter import load_lifter
 from learned_energy_ros.pose.multiview import MultiViewConfig, lift_multiview
 from learned_energy_ros.pose.rig import CameraPose
-from learned_energy_ros.pose.synthetic import random_poses
+from multiview_fixtures import people, ring
 
 CAM = Camera.pinhole(900.0, 900.0, 640.0, 360.0, 1280, 720, "cam")
 LENS = Camera(np.array([[700.0, 0, 630], [0, 705, 350], [0, 0, 1]]), [-0.08, 0.01, 0.0005, -0.0003, 0.0],
@@ -20,25 +19,6 @@ LENS = Camera(np.array([[700.0, 0, 630], [0, 705, 350], [0, 0, 1]]), [-0.08, 0.0
 def lifter():
     torch.set_num_threads(1)
     return load_lifter("default", "cpu")
-
-
-def people(n: int, seed: int = 0):
-    """``(coco (n, 17, 3), h36m (n, 17, 3))`` world (z up), standing around the origin."""
-    rng = np.random.default_rng(seed)
-    world = random_poses(n, rng).astype(np.float64)  # (n, 27, 3)
-    world[..., :2] += rng.uniform(-0.5, 0.5, size=(n, 1, 2)) - world[:, :1, :2]
-    coco = np.stack([remap_joints(w, np.ones(27), MOCAP_SKELETON, "coco17")[0] for w in world])
-    h36 = np.stack([remap_joints(w, np.ones(27), MOCAP_SKELETON, "h36m17")[0] for w in world])
-    return coco, h36
-
-
-def ring(views: int, radius: float = 5.0, start_deg: float = 20.0, step_deg: float = 90.0):
-    """Cameras at 1.5 m height on a circle, looking at (0, 0, 1)."""
-    out = []
-    for k in range(views):
-        a = np.radians(start_deg + k * step_deg)
-        out.append(CameraPose.look_at([radius * np.cos(a), radius * np.sin(a), 1.5], [0, 0, 1.0]))
-    return out
 
 
 def observe(coco, poses, cameras, rng=None, sigma=0.0):

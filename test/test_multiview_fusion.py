@@ -9,7 +9,7 @@ from learned_energy_ros.pose.fusion import CameraHealth, FusionPipeline
 from learned_energy_ros.pose.lifter import load_lifter
 from learned_energy_ros.pose.pipeline import KeypointFrame, PipelineConfig
 from learned_energy_ros.pose.rig import CameraPose, RigError
-from test_multiview import people, ring
+from multiview_fixtures import people, ring
 
 CAM = Camera.pinhole(800.0, 800.0, 640.0, 360.0, 1280, 720, "cam")
 
