@@ -39,6 +39,11 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "warn_period": (5.0, "Minimum seconds between two warnings with the same reason.", "frame"),
     "use_message_filters": (True, "Use message_filters for synchronization when importable (else the internal synchronizer).", "configure"),
     "cameras": ([], "Camera namespaces served by this one node, e.g. [cam0, cam1] (relative to the node namespace) or [/cam0, /cam1]: each has its own <cam>/camera_info, <cam>/keypoints (+ <cam>/image) inputs, its own tracks and <cam>/<node name>/skeletons, <cam>/<node name>/joints (+ overlay) outputs, the topics of one node per camera in namespace <cam>; the people of every ready camera are lifted in one batched call per tick. Empty: one camera on camera_info, keypoints, image -> ~/skeletons, ~/joints, ~/overlay.", "configure"),
+    "fusion": (False, "With cameras: associate the people of all cameras and lift each once on the sum of the per-camera consistency energies, in the common frame of the extrinsics; fused skeletons (and people seen by one camera) go out on ~/skeletons and ~/joints with frame_id = that frame, instead of the per-camera outputs.", "configure"),
+    "extrinsics": ("", "Camera poses for fusion: a camera rig YAML (frame_id + per camera translation and rotation, see README) or 'tf' (tf2 lookups of each CameraInfo frame_id in fusion_frame, when tf2_ros is importable).", "configure"),
+    "fusion_frame": ("", "Common frame of the fused skeletons: required with extrinsics 'tf' (e.g. world or map); with a YAML it must be empty or equal to the file's frame_id.", "configure"),
+    "fusion_slop": (0.02, "Camera frames whose stamps differ by at most this many seconds are fused as one instant.", "frame"),
+    "fusion_wait": (0.03, "Seconds the node waits, after a frame arrives, for the other cameras' frames of the same instant before fusing what it has.", "frame"),
     "autostart": (True, "When started by its own executable, configure and activate at once.", "configure"),
 }
 
@@ -81,6 +86,8 @@ _NODE_CHECKS = {
     "diagnostics_period": (lambda v: 0 < v <= 3600, "in (0, 3600] s"),
     "warn_period": (lambda v: 0 <= v < float("inf"), ">= 0 s"),
     "marker_lifetime": (lambda v: 0 <= v < float("inf"), ">= 0 s"),
+    "fusion_slop": (lambda v: 0 <= v <= 1, "in [0, 1] s"),
+    "fusion_wait": (lambda v: 0 <= v <= 1, "in [0, 1] s"),
     "cameras": (lambda v: len(set(v)) == len(v) and all(re.fullmatch(r"/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*", c)
                                                         for c in v), "distinct namespaces like cam0 or front/left"),
 }
