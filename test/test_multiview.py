@@ -90,22 +90,24 @@ def test_views_per_person_and_per_joint(lifter):
 def test_summed_energy_gradient_matches_autograd(lifter):
     from learned_energy_ros.pose import multiview as mv
     from learned_energy_ros.pose.multiview_energy import MultiViewEnergy
-    from learned_energy_ros.pose.multiview_setup import candidate_starts, term_maps
+    from learned_energy_ros.pose.multiview_setup import SlotPoses, candidate_starts, term_maps
     coco, _ = people(2, seed=4)
     poses = ring(3, step_deg=110)
     obs = observe(coco, poses, [CAM, LENS, CAM])
+    obs[2][1][1] = 0.0  # person 1 unseen by view 2: two starts, where person 0 has three (padded grid rows)
     xy = np.stack([cam.normalize(o[0]) for o, cam in zip(obs, [CAM, LENS, CAM])])
     sc = np.stack([o[1] for o in obs])
-    slot_v, slot_n = np.nonzero(np.ones((3, 2), bool))
-    slot_pose = [poses[v] for v in slot_v]
+    slot_v, slot_n = np.nonzero(sc.sum(-1) > 0)
+    slot_pose = SlotPoses.stack([poses[v] for v in slot_v])
     single = lifter.lift_normalized(xy[slot_v, slot_n], sc[slot_v, slot_n])
-    common = np.stack([p.to_common(j) for p, j in zip(slot_pose, single.joints)])
+    common = slot_pose.to_common(single.joints, np.arange(len(slot_v)))
     slots = mv._SlotContexts(lifter, xy[slot_v, slot_n], sc[slot_v, slot_n], "coco17", slot_n)
-    cands = candidate_starts(np.arange(2), slot_n, common, np.zeros(6), slot_pose)
+    cands = candidate_starts(np.arange(2), slot_n, common, np.zeros(len(slot_v)), slot_pose)
     maps = term_maps(cands, slots, slot_pose)
-    w = torch.linspace(0.5, 1.5, len(maps.owner))
-    fn = MultiViewEnergy(lifter.model.energy, slots.select(maps.term_slot), maps.owner, maps.A, maps.b, w,
-                         slots.select(cands.ref_slot))
+    assert maps.owner.shape == (5, 4) and int(maps.valid.sum()) == 3 * 4 + 2 * 3  # 3 views x (3 + mean), 2 x (2 + mean)
+    w = torch.linspace(0.5, 1.5, maps.valid.numel()).view(maps.valid.shape) * maps.valid
+    fn = MultiViewEnergy(lifter.model.energy, slots.select(maps.rows), maps.owner, maps.A, maps.b, w,
+                         slots.select(cands.ref_slot), slots.prepared(maps.rows))
     P = maps.P0 + 0.05 * torch.randn_like(maps.P0)
     value, grad = fn.value_and_grad(P)
     with torch.enable_grad():
@@ -116,7 +118,7 @@ def test_summed_energy_gradient_matches_autograd(lifter):
     torch.testing.assert_close(grad, gref, rtol=1e-3, atol=1e-4)
     # the state maps onto each view's own canonical start exactly
     views = fn.view_poses(maps.P0)
-    assert views.shape == (len(maps.owner), 17, 3) and torch.isfinite(views).all()
+    assert views.shape == maps.owner.shape + (17, 3) and torch.isfinite(views).all()
 
 
 def test_a_camera_with_a_wrong_pose_is_down_weighted_and_named(lifter):

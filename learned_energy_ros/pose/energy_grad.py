@@ -24,8 +24,8 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from learned_energy_ros.pose.energy import EnergyContext, PoseEnergy
 
-__all__ = ["energy_and_grad", "EnergyFunction", "prepare", "consistency_and_grad", "feasibility_and_grad",
-           "temporal_and_grad"]
+__all__ = ["energy_and_grad", "EnergyFunction", "prepare", "consistency_and_grad", "grouped_consistency_and_grad",
+           "feasibility_and_grad", "temporal_and_grad", "temporal_static", "select_static"]
 
 
 def _symmetric(weights: torch.Tensor, iu: torch.Tensor, n: int) -> torch.Tensor:
@@ -128,7 +128,19 @@ def prepare(energy: PoseEnergy, ctx: EnergyContext) -> dict:
     """Everything pose-independent of one descent (pass as ``static`` to ``energy_and_grad``)."""
     k = _weight_constants(energy)
     feas = {"L": k["L_feas"], "b1": k["fb1"], "W2": k["fW2"], "b2": k["fb2"]}
-    return {"consistency": _consistency_static(energy, ctx, k), "feasibility": feas}
+    return {"consistency": _consistency_static(energy, ctx, k), "feasibility": feas,
+            "temporal": temporal_static(energy, ctx)}
+
+
+# Entries of the prepared consistency term that hold one row per observation (the rest is shared).
+_PER_SAMPLE = ("bias", "W_lin", "obs_sel", "wm", "scale")
+
+
+def select_static(static: dict, idx: torch.Tensor) -> dict:
+    """``prepare`` of the contexts ``idx`` of a prepared batch, without preparing again (no temporal term)."""
+    c = static["consistency"]
+    return {"consistency": {**c, **{key: c[key][idx] for key in _PER_SAMPLE}}, "feasibility": static["feasibility"],
+            "temporal": None}
 
 
 def _head(st: dict, h1: torch.Tensor, need_grad: bool):
@@ -141,25 +153,32 @@ def _head(st: dict, h1: torch.Tensor, need_grad: bool):
 
 
 def _consistency(pose: torch.Tensor, st: dict, need_grad: bool):
-    B, n = pose.shape[0], st["n"]
-    z_raw = 1 + st["scale"] * pose[..., 2]  # (B, 17)
+    """Consistency of poses (B, k, 17, 3), k of them against each of the B observations of ``st``: (B, k), grad.
+
+    Sharing one observation's prepared matrices among k poses (the starts of one person in a multi-view descent)
+    reads them once per step instead of k times; k = 1 is the single-view case.
+    """
+    B, k, n = pose.shape[0], pose.shape[1], st["n"]
+    z_raw = 1 + st["scale"][:, :, None] * pose[..., 2]  # (B, k, 17)
     z = z_raw.clamp_min(1e-3)
-    u = pose[..., :2] / z[..., None]  # (B, 17, 2) projection
-    feats = torch.cat([(u * u).sum(-1), u.transpose(1, 2).flatten(1)], -1)  # (B, 51) = [|u|^2, u_x, u_y]
-    h1 = torch.baddbmm(st["bias"], feats[:, None], st["W_lin"])[:, 0] - _gram(u).flatten(1) @ st["S_pp"].T  # (B, H)
+    u = pose[..., :2] / z[..., None]  # (B, k, 17, 2) projection
+    flat = u.flatten(0, 1)  # (B k, 17, 2)
+    feats = torch.cat([(u * u).sum(-1), u.transpose(-1, -2).flatten(-2)], -1)  # (B, k, 51) = [|u|^2, u_x, u_y]
+    gram = (_gram(flat).flatten(1) @ st["S_pp"].T).view(B, k, -1)
+    h1 = torch.baddbmm(st["bias"], feats, st["W_lin"]) - gram  # (B, k, H)
     value, g1 = _head(st, h1, need_grad)
-    r = u[:, st["pose_idx"]] - st["obs_sel"]  # (B, M, 2)
+    r = u[:, :, st["pose_idx"]] - st["obs_sel"][:, None]  # (B, k, M, 2)
     r2 = (r * r).sum(-1)
-    width2, wm = st["width2"], st["wm"]
+    width2, wm = st["width2"], st["wm"][:, None]
     value = value + (wm * width2 * torch.log1p(r2 / width2)).sum(-1)
     if not need_grad:
         return value, None
-    coef = g1[:, None] @ st["W_lin"].transpose(1, 2)  # (B, 1, 51)
-    g_u = 2 * coef[:, 0, :n, None] * u + coef[:, 0, n:].view(B, 2, n).transpose(1, 2)
-    g_u = g_u - 2 * (g1 @ st["S_pp"]).view(B, n, n) @ u
-    g_u = g_u.index_add(1, st["pose_idx"], 2 * (wm / (1 + r2 / width2))[..., None] * r)
+    coef = g1 @ st["W_lin"].transpose(1, 2)  # (B, k, 51)
+    g_u = 2 * coef[..., :n, None] * u + coef[..., n:].unflatten(-1, (2, n)).transpose(-1, -2)
+    g_u = g_u - (2 * (g1.flatten(0, 1) @ st["S_pp"]).view(B * k, n, n) @ flat).view(B, k, n, 2)
+    g_u = g_u.index_add(2, st["pose_idx"], 2 * (wm / (1 + r2 / width2))[..., None] * r)
     g_xy = g_u / z[..., None]
-    g_z = -(g_u * u).sum(-1) / z * st["scale"] * (z_raw > 1e-3)
+    g_z = -(g_u * u).sum(-1) / z * st["scale"][:, :, None] * (z_raw > 1e-3)
     return value, torch.cat([g_xy, g_z[..., None]], -1)
 
 
@@ -186,11 +205,11 @@ def energy_and_grad(energy: PoseEnergy, pose: torch.Tensor, ctx: EnergyContext, 
     leaves the temporal term out (the plausibility of the pose alone).
     """
     st = static if static is not None else prepare(energy, ctx)
-    ec, gc = _consistency(pose, st["consistency"], need_grad)
+    ec, gc = consistency_and_grad(pose, st, need_grad)
     ef, gf = _feasibility(pose, st["feasibility"], need_grad)
     value, grad = ec + ef, (gc + gf if need_grad else None)
     if temporal:
-        et, gt = temporal_and_grad(energy, pose, ctx, need_grad)
+        et, gt = temporal_and_grad(energy, pose, ctx, need_grad, st)
         if et is not None:
             value, grad = value + et, (grad + gt if need_grad else None)
     return value, grad
@@ -198,6 +217,13 @@ def energy_and_grad(energy: PoseEnergy, pose: torch.Tensor, ctx: EnergyContext, 
 
 def consistency_and_grad(pose: torch.Tensor, static: dict, need_grad: bool = True):
     """Consistency term alone (B,) and its gradient (B, 17, 3) (None unless ``need_grad``); ``static`` = ``prepare``."""
+    value, grad = _consistency(pose[:, None], static["consistency"], need_grad)
+    return value[:, 0], (grad[:, 0] if need_grad else None)
+
+
+def grouped_consistency_and_grad(pose: torch.Tensor, static: dict, need_grad: bool = True):
+    """Consistency (B, k) of k poses (B, k, 17, 3) per observation of ``static`` (``prepare`` of B contexts), and
+    its gradient (B, k, 17, 3) (None unless ``need_grad``)."""
     return _consistency(pose, static["consistency"], need_grad)
 
 
@@ -206,14 +232,26 @@ def feasibility_and_grad(pose: torch.Tensor, static: dict, need_grad: bool = Tru
     return _feasibility(pose, static["feasibility"], need_grad)
 
 
-def temporal_and_grad(energy: PoseEnergy, pose: torch.Tensor, ctx: EnergyContext, need_grad: bool = True):
-    """Temporal term (B,) and its gradient, or ``(None, None)`` when ``ctx`` carries no history."""
+def temporal_static(energy: PoseEnergy, ctx: EnergyContext) -> dict | None:
+    """Pose-independent parts of the temporal term (None without history): its weight and the previous articulation."""
     if ctx.previous is None or ctx.temporal_weight is None:
+        return None
+    prev = torch.nan_to_num(ctx.previous)
+    return {"w": energy.temporal.fade(ctx), "prev": prev - prev[:, :1]}  # (B,), (B, 17, 3) root-relative
+
+
+def temporal_and_grad(energy: PoseEnergy, pose: torch.Tensor, ctx: EnergyContext, need_grad: bool = True,
+                      static: dict | None = None):
+    """Temporal term (B,) and its gradient, or ``(None, None)`` when ``ctx`` carries no history.
+
+    ``static``: ``prepare(energy, ctx)`` (its temporal part is then computed once per descent, not per step).
+    """
+    st = static["temporal"] if static is not None and static.get("temporal") is not None else temporal_static(energy, ctx)
+    if st is None:
         return None, None
-    w = energy.temporal.fade(ctx)  # (B,)
-    delta = energy.temporal.articulation_change(pose, ctx.previous)  # (B, 17, 3), zero at the root
-    value = w * (delta * delta).sum((-1, -2))
-    return value, (2 * w[:, None, None] * delta if need_grad else None)  # zero at the root: never pulls it
+    delta = (pose - pose[:, :1]) - st["prev"]  # (B, 17, 3), zero at the root (``TemporalEnergy.articulation_change``)
+    value = st["w"] * (delta * delta).sum((-1, -2))
+    return value, (2 * st["w"][:, None, None] * delta if need_grad else None)  # zero at the root: never pulls it
 
 
 class EnergyFunction:

@@ -19,10 +19,10 @@ import torch
 
 from learned_energy_ros.pose.canonical import to_canonical
 from learned_energy_ros.pose.energy import EnergyContext
-from learned_energy_ros.pose.energy_grad import consistency_and_grad, prepare
+from learned_energy_ros.pose.energy_grad import consistency_and_grad, prepare, select_static
 from learned_energy_ros.pose.lift_types import LiftError
 from learned_energy_ros.pose.multiview_energy import MultiViewEnergy
-from learned_energy_ros.pose.multiview_setup import Candidates, candidate_starts, term_maps
+from learned_energy_ros.pose.multiview_setup import Candidates, SlotPoses, candidate_starts, term_maps
 
 __all__ = ["MultiViewConfig", "MultiViewResult", "lift_multiview", "lift_multiview_normalized"]
 
@@ -144,21 +144,22 @@ def lift_multiview_normalized(xy, scores, extrinsics, lifter, input_skeleton: st
     weights = _weights(view_weights, V, N)
     usable = ((sc > lifter.config.min_score).sum(-1) >= cfg.min_view_joints) & (weights > 0)  # (V, N)
     slot_v, slot_n = np.nonzero(usable)  # (S,) the (view, person) pairs that are lifted
-    slot_pose = [grid[v][n] for v, n in zip(slot_v, slot_n)]
-    prev = None if previous is None else _previous(previous, N, lifter)
     K = len(lifter.skeleton)
     out = MultiViewResult(
         joints=np.full((N, K, 3), np.nan, np.float32), energy=np.full(N, np.nan, np.float32),
         view_energy=np.full((N, V), np.nan, np.float32), single_energy=np.full((N, V), np.nan, np.float32),
         view_weight=np.zeros((N, V), np.float32), single_joints=np.full((N, V, K, 3), np.nan, np.float32),
         views=usable.sum(0).astype(np.int64), reference=np.full(N, -1, np.int64), skeleton=lifter.skeleton)
+    prev = None if previous is None else _previous(previous, N, lifter)
     if slot_v.size == 0:
         return out
-    prev_slots = None if prev is None else np.stack([p.to_camera(prev[n]) for p, n in zip(slot_pose, slot_n)])
+    poses = SlotPoses.stack([grid[v][n] for v, n in zip(slot_v, slot_n)])
+    slot = np.arange(len(slot_v))
+    prev_slots = None if prev is None else poses.to_camera(prev[slot_n], slot)
     dt_slots = None if previous_dt is None else np.broadcast_to(np.asarray(previous_dt, np.float64), (N,))[slot_n]
     single = lifter.lift_normalized(xy[slot_v, slot_n], sc[slot_v, slot_n], input_skeleton, previous=prev_slots,
                                     temporal_weight=temporal_weight, previous_dt=dt_slots, height_prior=height_prior)
-    single_common = np.stack([p.to_common(j) for p, j in zip(slot_pose, single.joints)])  # (S, 17, 3)
+    single_common = poses.to_common(single.joints, slot)  # (S, 17, 3)
     out.single_joints[slot_n, slot_v] = single_common
     once = out.views[slot_n] == 1
     out.joints[slot_n[once]] = single_common[once]
@@ -167,11 +168,11 @@ def lift_multiview_normalized(xy, scores, extrinsics, lifter, input_skeleton: st
     out.view_weight[slot_n, slot_v] = weights[slot_v, slot_n]
     with torch.inference_mode():
         slots = _SlotContexts(lifter, xy[slot_v, slot_n], sc[slot_v, slot_n], input_skeleton, slot_n)
-        own = slots.consistency(single.joints, np.arange(len(slot_v)))  # (S,) each view at its own lift
+        own = slots.consistency(single.joints)  # (S,) each view at its own lift
         out.single_energy[slot_n, slot_v] = own
         out.view_energy[slot_n[once], slot_v[once]] = own[once]
         if np.any(~once):
-            _fuse(lifter, cfg, out, slots, slot_v, slot_n, single_common, own, slot_pose, weights, prev, previous_dt,
+            _fuse(lifter, cfg, out, slots, slot_v, slot_n, single_common, own, poses, weights, prev, previous_dt,
                   temporal_weight)
     return out
 
@@ -184,7 +185,7 @@ def _previous(previous, N: int, lifter) -> np.ndarray:
 
 
 class _SlotContexts:
-    """Canonical observations and energy contexts of the S lifted (view, person) pairs."""
+    """Canonical observations, energy contexts and prepared consistency terms of the S lifted (view, person) pairs."""
 
     def __init__(self, lifter, xy: np.ndarray, sc: np.ndarray, layout: str, person: np.ndarray) -> None:
         self.person = person  # (S,) person of each slot
@@ -193,6 +194,7 @@ class _SlotContexts:
         xy_t, sc_t = lifter._remap(t(xy), t(sc), layout)
         self.can = self.model.canonical(xy_t, sc_t)
         self.ctx = self.model.context(self.can, sc_t)
+        self.static = prepare(self.model.energy, self.ctx)  # once per frame: every descent selects its rows
 
     def select(self, idx: np.ndarray) -> EnergyContext:
         """Contexts of slots ``idx`` (a new batch)."""
@@ -200,21 +202,23 @@ class _SlotContexts:
         c = self.ctx
         return EnergyContext(c.obs[i], c.mask[i], c.scores[i], c.scale[i])
 
-    def consistency(self, joints_cam: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """(B,) consistency energy of metric camera-frame skeletons (B, 17, 3) in the views of slots ``idx``."""
-        i = torch.as_tensor(idx, device=self.ctx.obs.device)
+    def prepared(self, idx: np.ndarray) -> dict:
+        """``prepare`` of ``select(idx)``, taken from the frame's."""
+        return select_static(self.static, torch.as_tensor(idx, device=self.ctx.obs.device))
+
+    def consistency(self, joints_cam: np.ndarray) -> np.ndarray:
+        """(S,) consistency energy of metric camera-frame skeletons (S, 17, 3), one in each slot's view."""
         X = torch.as_tensor(joints_cam, dtype=torch.float32, device=self.ctx.obs.device)
-        pose, depth = to_canonical(X, self.can.R[i], self.can.scale[i])
-        static = prepare(self.model.energy, self.select(idx))
-        return consistency_and_grad(pose, static, need_grad=False)[0].cpu().numpy()
+        pose, depth = to_canonical(X, self.can.R, self.can.scale)
+        return consistency_and_grad(pose, self.static, need_grad=False)[0].cpu().numpy()
 
 
-def _fuse(lifter, cfg, out, slots, slot_v, slot_n, single_common, own, slot_pose, weights, prev, previous_dt,
+def _fuse(lifter, cfg, out, slots, slot_v, slot_n, single_common, own, poses, weights, prev, previous_dt,
           temporal_weight) -> None:
     """Fill ``out`` for the people seen by two or more views (first pass, then the reweighted one)."""
     multi = np.flatnonzero(out.views >= 2)
     run = lambda people, w, extra=None: _descend(  # noqa: E731
-        lifter, cfg, slots, _starts(people, slot_n, single_common, own, slot_pose, cfg, w, extra), slot_pose, w, prev,
+        lifter, cfg, slots, _starts(people, slot_n, single_common, own, poses, cfg, w, extra), poses, w, prev,
         previous_dt, temporal_weight)
     w = weights[slot_v, slot_n]
     best = run(multi, w)
@@ -232,8 +236,8 @@ def _fuse(lifter, cfg, out, slots, slot_v, slot_n, single_common, own, slot_pose
         _write(out, best, w2, slot_v, slot_n)
 
 
-def _starts(people, slot_n, single_common, own, slot_pose, cfg, w, extra: Candidates | None) -> Candidates:
-    cands = candidate_starts(people, slot_n, single_common, own, slot_pose, cfg.mean_candidate, w, cfg.every_view_start)
+def _starts(people, slot_n, single_common, own, poses, cfg, w, extra: Candidates | None) -> Candidates:
+    cands = candidate_starts(people, slot_n, single_common, own, poses, cfg.mean_candidate, w, cfg.every_view_start)
     if extra is None:
         return cands
     return Candidates(np.concatenate([cands.joints, extra.joints]), np.concatenate([cands.person, extra.person]),
@@ -245,11 +249,11 @@ def _reweight(best, own, views_of_slot, slot_n, tau: float) -> np.ndarray:
     alone by more than the person's median view does is down-weighted, ``1 / (1 + (extra / tau)^2)`` (3+ views:
     with two, which one is wrong cannot be told)."""
     excess = np.maximum(best.term_energy - own[best.term_slot], 0.0)  # (T,)
-    person = slot_n[best.term_slot]
-    median = np.zeros_like(excess)
-    for n in np.unique(person):
-        median[person == n] = np.median(excess[person == n])
-    extra = np.maximum(excess - median, 0.0)
+    _, person = np.unique(slot_n[best.term_slot], return_inverse=True)
+    table = np.full((person.max() + 1, np.bincount(person).max()), np.nan)  # (P, most views) each person's excesses
+    order = np.argsort(person, kind="stable")
+    table[person[order], np.arange(len(order)) - np.searchsorted(person[order], person[order])] = excess[order]
+    extra = np.maximum(excess - np.nanmedian(table, 1)[person], 0.0)
     return np.where(views_of_slot[best.term_slot] >= 3, 1.0 / (1.0 + (extra / tau) ** 2), 1.0)
 
 
@@ -277,33 +281,32 @@ class _Best:
     term_energy: np.ndarray
 
 
-def _descend(lifter, cfg, slots, cands: Candidates, slot_pose, w, prev, previous_dt, temporal_weight) -> _Best:
+def _descend(lifter, cfg, slots, cands: Candidates, poses, w, prev, previous_dt, temporal_weight) -> _Best:
     """Run the summed-energy descent from every candidate; keep each person's lowest final energy."""
     model, dev = lifter.model, slots.ctx.obs.device
-    maps = term_maps(cands, slots, slot_pose)
+    maps = term_maps(cands, slots, poses)
     ctx_ref = slots.select(cands.ref_slot)
     if prev is not None:
-        prev_ref = np.stack([slot_pose[s].to_camera(prev[n]) for n, s in zip(cands.person, cands.ref_slot)])
-        i = torch.as_tensor(cands.ref_slot, device=dev)
-        can_ref = type(slots.can)(slots.can.rays_c[i], slots.can.R[i], slots.can.scale[i], slots.can.mask[i])
+        prev_ref = poses.to_camera(prev[cands.person], cands.ref_slot)
         ages = None if previous_dt is None else torch.as_tensor(
             np.broadcast_to(np.asarray(previous_dt, np.float64), (len(prev),))[cands.person], dtype=torch.float32)
-        ctx_ref = model.with_previous(ctx_ref, can_ref, maps.size, torch.as_tensor(prev_ref, dtype=torch.float32),
+        ctx_ref = model.with_previous(ctx_ref, maps.can_ref, maps.size, torch.as_tensor(prev_ref, dtype=torch.float32),
                                       ages, 1.0 if temporal_weight is None else float(temporal_weight))
-    keep = maps.valid
-    weight = torch.as_tensor(w[maps.term_slot], dtype=torch.float32, device=dev) * keep
-    fn = MultiViewEnergy(model.energy, slots.select(maps.term_slot), maps.owner, maps.A, maps.b, weight, ctx_ref)
+    weight = torch.as_tensor(w[maps.rows], dtype=torch.float32, device=dev)[:, None] * maps.valid  # (G, k)
+    fn = MultiViewEnergy(model.energy, slots.select(maps.rows), maps.owner, maps.A, maps.b, weight, ctx_ref,
+                         slots.prepared(maps.rows))
     guard = model.optimizer.guard if cfg.guard else None
     steps = lifter.num_steps if cfg.steps is None else int(cfg.steps)
     pose = model.optimizer(maps.P0, fn, steps, guard=guard)[-1]  # (C, 17, 3)
-    total = fn.value(pose).cpu().numpy()
-    feas = model.energy.feasibility(pose).cpu().numpy()
-    term_e = fn.view_energies(pose).cpu().numpy()
-    joints_ref = model.to_metric(pose, maps.can_ref, maps.size).cpu().numpy()  # (C, 17, 3) reference camera frame
-    joints = np.stack([slot_pose[s].to_common(j) for s, j in zip(cands.ref_slot, joints_ref)])
+    total, feas, term_e = (t.cpu().numpy() for t in fn.terms(pose))
     order = np.lexsort((total, cands.person))  # per person, lowest total first
     first = order[np.r_[True, cands.person[order][1:] != cands.person[order][:-1]]]
-    owner = maps.owner.cpu().numpy()
-    terms = np.flatnonzero(np.isin(owner, first) & maps.valid.cpu().numpy().astype(bool))
-    picked = Candidates(joints[first], cands.person[first], cands.ref_slot[first])
-    return _Best(picked, joints[first].astype(np.float32), feas[first], maps.term_slot[terms], term_e[terms])
+    i = torch.as_tensor(first, device=dev)
+    can = type(maps.can_ref)(*(getattr(maps.can_ref, f)[i] for f in ("rays_c", "R", "scale", "mask")))
+    joints_ref = model.to_metric(pose[i], can, maps.size[i]).cpu().numpy()  # (P, 17, 3) reference camera frames
+    joints = poses.to_common(joints_ref, cands.ref_slot[first])
+    chosen = np.zeros(len(cands.person), bool)
+    chosen[first] = True
+    g, j = np.nonzero(chosen[maps.owner.cpu().numpy()] & (maps.valid.cpu().numpy() > 0))
+    picked = Candidates(joints, cands.person[first], cands.ref_slot[first])
+    return _Best(picked, joints.astype(np.float32), feas[first], maps.rows[g], term_e[g, j])
