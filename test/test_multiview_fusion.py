@@ -52,6 +52,15 @@ def test_association_finds_the_same_people_in_shuffled_cameras(lifter):
         assert len({views[v][2][i] for v, i in g.items()}) == 1, g  # one true person per group
 
 
+def test_initial_joints_are_the_zero_step_lift(lifter):
+    coco, _ = crowd(3)
+    (xy, vis, _), = views_of(coco, ring(1))
+    scores = vis.astype(float)
+    scores[1, :5] = 0.0  # a face hidden
+    np.testing.assert_array_equal(lifter.initial_joints(xy, scores), lifter.lift_normalized(xy, scores, steps=0).joints)
+    assert lifter.initial_joints(xy[:0], scores[:0]).shape == (0, 17, 3)
+
+
 def test_association_keeps_a_person_seen_by_one_camera_apart():
     coco, _ = crowd(2)
     poses = ring(2)

@@ -174,10 +174,10 @@ class FusionPipeline:
     def _associate(self, cams: list[_Camera]) -> list[dict]:
         sizes = [len(c.xy) for c in cams]
         # the initial net alone places each detection's pelvis well enough to associate (the descent adds ~1 cm)
-        single = self.lifter.lift_normalized(np.concatenate([c.xy for c in cams]), np.concatenate([c.scores for c in cams]),
-                                             self.config.input_skeleton, steps=0)
+        joints = self.lifter.initial_joints(np.concatenate([c.xy for c in cams]), np.concatenate([c.scores for c in cams]),
+                                            self.config.input_skeleton)
         bounds = np.cumsum([0] + sizes)
-        roots = [c.pose.to_common(single.joints[a:b, 0]) for c, a, b in zip(cams, bounds[:-1], bounds[1:])]
+        roots = [c.pose.to_common(joints[a:b, 0]) for c, a, b in zip(cams, bounds[:-1], bounds[1:])]
         self._roots = roots
         return associate([c.xy for c in cams], [c.scores > 0 for c in cams], roots, [c.pose for c in cams])
 

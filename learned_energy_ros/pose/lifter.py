@@ -163,8 +163,7 @@ class Lifter:
             raise LiftError(f"hypotheses must be a positive int, got {hypotheses!r}")
         if xy.shape[0] == 0:
             return self._empty(steps, hypotheses, return_trajectory)
-        t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=self.device)  # noqa: E731
-        xy, sc_t = self._remap(t(np.where(sc[..., None] > self.config.min_score, xy, 0.0)), t(sc), layout)
+        xy, sc_t = self._tensors(xy, sc, layout)
         ratio = self._height_ratio(height_prior)
         if previous is not None and ratio != 1.0:
             previous = np.asarray(previous, dtype=np.float64) / ratio  # back to the model's own size prior
@@ -172,6 +171,26 @@ class Lifter:
             result = self._lift(xy, sc_t, previous, steps, int(hypotheses), temporal_weight, return_trajectory,
                                 previous_dt)
         return result if ratio == 1.0 else result.scaled(ratio)
+
+    def _tensors(self, xy: np.ndarray, sc: np.ndarray, layout: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Checked normalized keypoints and scores -> the model's input tensors (missing joints zeroed, remapped)."""
+        t = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=self.device)  # noqa: E731
+        return self._remap(t(np.where(sc[..., None] > self.config.min_score, xy, 0.0)), t(sc), layout)
+
+    def initial_joints(self, keypoints, scores, input_skeleton: str = "coco17") -> np.ndarray:
+        """The initial net's metric joints (N, 17, 3) of normalized keypoints, without the descent or its energy.
+
+        The joints ``lift_normalized(..., steps=0)`` returns, at a fraction of its cost (multi-camera association
+        needs only where each detection's pelvis is). Arguments as ``lift_normalized``.
+        """
+        xy, sc, layout = self._check(keypoints, scores, input_skeleton)
+        if xy.shape[0] == 0:
+            return np.zeros((0, len(self.skeleton), 3), np.float32)
+        xy, sc_t = self._tensors(xy, sc, layout)
+        with torch.inference_mode():
+            can = self.model.canonical(xy, sc_t)
+            pose0, size = self.model.initial(can, sc_t)
+            return self.model.to_metric(pose0, can, size).cpu().numpy().astype(np.float32)
 
     def _lift(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory, previous_dt=None) -> LiftResult:
         return descend_hypotheses(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory, previous_dt)
