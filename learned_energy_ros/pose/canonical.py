@@ -96,12 +96,14 @@ def canonicalize(normalized: torch.Tensor, scores: torch.Tensor, min_score: floa
     xy = torch.where(mask[..., None], normalized, torch.zeros_like(normalized))
     any_obs = mask.any(-1)
     safe_mask = mask | ~any_obs[:, None]  # rows without joints: use all (zeros), results are discarded
-    centre = torch.stack([_masked_median(xy[..., i], safe_mask) for i in range(2)], -1)  # (B, 2)
     pair = root_pair(skeleton)
-    if pair is not None:
-        hips_ok = mask[:, pair[0]] & mask[:, pair[1]]
-        hip_mid = 0.5 * (xy[:, pair[0]] + xy[:, pair[1]])
-        centre = torch.where(hips_ok[:, None], hip_mid, centre)
+    hips_ok = mask[:, pair[0]] & mask[:, pair[1]] if pair is not None else None
+    if hips_ok is not None and bool(hips_ok.all()):  # the usual case: no median needed
+        centre = 0.5 * (xy[:, pair[0]] + xy[:, pair[1]])
+    else:
+        centre = torch.stack([_masked_median(xy[..., i], safe_mask) for i in range(2)], -1)  # (B, 2)
+        if hips_ok is not None:
+            centre = torch.where(hips_ok[:, None], 0.5 * (xy[:, pair[0]] + xy[:, pair[1]]), centre)
     ray = torch.cat([centre, torch.ones_like(centre[:, :1])], -1)
     R = _rotation_to_axis(ray / ray.norm(dim=-1, keepdim=True))  # (B, 3, 3)
     rays = torch.cat([xy, torch.ones_like(xy[..., :1])], -1) @ R.transpose(1, 2)  # (B, J, 3)

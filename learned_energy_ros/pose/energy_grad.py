@@ -82,6 +82,7 @@ def _weight_constants(energy: PoseEnergy) -> dict:
     L_b = _laplacian(_symmetric(bone_w, f.bones, nf))  # (1, 17, 17): mean squared bone length
     const = {
         "S_pp": S[:, :n, :n].flatten(1).contiguous(),  # (H, 289)
+        "S_pp2": 2 * S[:, :n, :n].flatten(1),  # the same, doubled (the Gram term's gradient)
         "a0": S[:, :n, :n].sum(-1).flatten(),  # (H * 17,)
         "S_po": S_po.reshape(H * n, n_obs),  # (H * 17, Jo)
         "S_po_col": S_po.sum(1),  # (H, Jo)
@@ -116,11 +117,12 @@ def _consistency_static(energy: PoseEnergy, ctx: EnergyContext, k: dict) -> dict
     quad = (q_o[:, :, None] * m[:, None, :] - _gram(o)).flatten(1)  # (B, Jo * Jo)
     bias = torch.cat([m, ctx.scores * m], -1) @ k["W_static"] + k["b1"] + q_o @ k["S_po_col"].T + quad @ k["S_oo"].T
     w = F.softplus(c.raw_joint_weight) * ctx.scores[:, c.obs_idx].clamp_min(1e-6) ** F.softplus(c.raw_score_power)
+    width2 = F.softplus(c.raw_width) ** 2
     return {
         "bias": bias[:, None], "W_lin": torch.cat([a, -2 * V], -1).transpose(1, 2),  # (B, 51, H) for [|u|^2, u_x, u_y]
         "S_pp": k["S_pp"], "W2": k["W2"], "b2": k["b2"], "n": n,
-        "obs_sel": ctx.obs[:, c.obs_idx], "wm": m[:, c.obs_idx] * w, "width2": F.softplus(c.raw_width) ** 2,
-        "scale": ctx.scale[:, None], "pose_idx": c.pose_idx,
+        "S_pp2": k["S_pp2"], "obs_sel": ctx.obs[:, c.obs_idx], "wm": m[:, c.obs_idx] * w, "width2": width2,
+        "wm_width2": (m[:, c.obs_idx] * w * width2)[:, None], "scale": ctx.scale[:, None, None], "pose_idx": c.pose_idx,
     }
 
 
@@ -133,7 +135,7 @@ def prepare(energy: PoseEnergy, ctx: EnergyContext) -> dict:
 
 
 # Entries of the prepared consistency term that hold one row per observation (the rest is shared).
-_PER_SAMPLE = ("bias", "W_lin", "obs_sel", "wm", "scale")
+_PER_SAMPLE = ("bias", "W_lin", "obs_sel", "wm", "wm_width2", "scale")
 
 
 def select_static(static: dict, idx: torch.Tensor) -> dict:
@@ -159,7 +161,7 @@ def _consistency(pose: torch.Tensor, st: dict, need_grad: bool):
     reads them once per step instead of k times; k = 1 is the single-view case.
     """
     B, k, n = pose.shape[0], pose.shape[1], st["n"]
-    z_raw = 1 + st["scale"][:, :, None] * pose[..., 2]  # (B, k, 17)
+    z_raw = 1 + st["scale"] * pose[..., 2]  # (B, k, 17)
     z = z_raw.clamp_min(1e-3)
     u = pose[..., :2] / z[..., None]  # (B, k, 17, 2) projection
     flat = u.flatten(0, 1)  # (B k, 17, 2)
@@ -168,17 +170,16 @@ def _consistency(pose: torch.Tensor, st: dict, need_grad: bool):
     h1 = torch.baddbmm(st["bias"], feats, st["W_lin"]) - gram  # (B, k, H)
     value, g1 = _head(st, h1, need_grad)
     r = u[:, :, st["pose_idx"]] - st["obs_sel"][:, None]  # (B, k, M, 2)
-    r2 = (r * r).sum(-1)
-    width2, wm = st["width2"], st["wm"][:, None]
-    value = value + (wm * width2 * torch.log1p(r2 / width2)).sum(-1)
+    r2 = (r * r).sum(-1) / st["width2"]  # in units of the kernel's width
+    value = value + (st["wm_width2"] * torch.log1p(r2)).sum(-1)
     if not need_grad:
         return value, None
     coef = g1 @ st["W_lin"].transpose(1, 2)  # (B, k, 51)
     g_u = 2 * coef[..., :n, None] * u + coef[..., n:].unflatten(-1, (2, n)).transpose(-1, -2)
-    g_u = g_u - (2 * (g1.flatten(0, 1) @ st["S_pp"]).view(B * k, n, n) @ flat).view(B, k, n, 2)
-    g_u = g_u.index_add(2, st["pose_idx"], 2 * (wm / (1 + r2 / width2))[..., None] * r)
+    g_u = g_u - ((g1.flatten(0, 1) @ st["S_pp2"]).view(B * k, n, n) @ flat).view(B, k, n, 2)
+    g_u = g_u.index_add(2, st["pose_idx"], 2 * (st["wm"][:, None] / (1 + r2))[..., None] * r)
     g_xy = g_u / z[..., None]
-    g_z = -(g_u * u).sum(-1) / z * st["scale"][:, :, None] * (z_raw > 1e-3)
+    g_z = -(g_u * u).sum(-1) / z * st["scale"] * (z_raw > 1e-3)
     return value, torch.cat([g_xy, g_z[..., None]], -1)
 
 
