@@ -7,6 +7,7 @@ from learned_energy_ros.core.camera import Camera
 from learned_energy_ros.pose.association import AssociationConfig, FusedTracker, associate
 from learned_energy_ros.pose.fusion import CameraHealth, FusionPipeline
 from learned_energy_ros.pose.lifter import load_lifter
+from learned_energy_ros.pose.multiview import MultiViewConfig
 from learned_energy_ros.pose.pipeline import KeypointFrame, PipelineConfig
 from learned_energy_ros.pose.rig import CameraPose, RigError
 from multiview_fixtures import people, ring
@@ -59,6 +60,18 @@ def test_initial_joints_are_the_zero_step_lift(lifter):
     scores[1, :5] = 0.0  # a face hidden
     np.testing.assert_array_equal(lifter.initial_joints(xy, scores), lifter.lift_normalized(xy, scores, steps=0).joints)
     assert lifter.initial_joints(xy[:0], scores[:0]).shape == (0, 17, 3)
+
+
+def test_fusion_steps_are_bounded_and_change_between_instants(lifter):
+    from learned_energy_ros.core.unrolled import MAX_STEPS
+    for bad in (0, MAX_STEPS + 1, 2.5, True):
+        with pytest.raises(ValueError, match="steps"):
+            MultiViewConfig(steps=bad)
+    pipe = FusionPipeline(lifter, PipelineConfig(), lambda name, _f: CameraPose.identity(), "world")
+    assert pipe.reconfigure_multiview(steps=8).steps == 8 and pipe.multiview.steps == 8
+    with pytest.raises(ValueError, match="steps"):
+        pipe.reconfigure_multiview(steps=MAX_STEPS + 1)
+    assert pipe.multiview.steps == 8
 
 
 def test_association_keeps_a_person_seen_by_one_camera_apart():

@@ -87,7 +87,25 @@ def test_a_bad_camera_frame_is_skipped_and_the_other_camera_still_publishes(syst
     assert wait_until(lambda: node.stats.skipped["invalid_camera"] == before + 1)
 
 
-@pytest.mark.parametrize("case", ["no_cameras", "no_extrinsics", "camera_missing", "frame_mismatch", "tf_without_frame"])
+def test_fusion_steps_change_at_run_time_and_out_of_range_is_refused(system):
+    from rclpy.parameter import Parameter
+    node, _, _ = system
+    assert node.fusion.multiview.steps == 16
+    for value in (0, 65):
+        (result,) = node.set_parameters([Parameter("fusion_steps", value=value)])
+        assert not result.successful and "fusion_steps" in result.reason, result.reason
+    (wrong_type,) = node.set_parameters([Parameter("fusion_steps", value=8.5)])
+    assert not wrong_type.successful
+    assert node.get_parameter("fusion_steps").value == 16 and node.fusion.multiview.steps == 16
+    try:
+        assert node.set_parameters([Parameter("fusion_steps", value=8)])[0].successful
+        assert node.fusion.multiview.steps == 8
+    finally:
+        node.set_parameters([Parameter("fusion_steps", value=16)])
+
+
+@pytest.mark.parametrize("case", ["no_cameras", "no_extrinsics", "camera_missing", "frame_mismatch", "tf_without_frame",
+                                  "too_many_steps"])
 def test_fusion_settings_that_cannot_work_fail_configure_with_the_reason(ctx, tmp_path, case):
     from rclpy.lifecycle import TransitionCallbackReturn
     from learned_energy_ros.ros.pose_lifter_node import PoseLifterNode
@@ -98,9 +116,10 @@ def test_fusion_settings_that_cannot_work_fail_configure_with_the_reason(ctx, tm
               "no_extrinsics": dict(cameras=["cam0", "cam1"]),
               "camera_missing": dict(cameras=["cam0", "cam1"], extrinsics=str(rig)),
               "frame_mismatch": dict(cameras=["cam0"], extrinsics=str(rig), fusion_frame="map"),
-              "tf_without_frame": dict(cameras=["cam0", "cam1"], extrinsics="tf")}[case]
+              "tf_without_frame": dict(cameras=["cam0", "cam1"], extrinsics="tf"),
+              "too_many_steps": dict(cameras=["cam0"], extrinsics=str(rig), fusion_steps=65)}[case]
     expected = {"no_cameras": "cameras", "no_extrinsics": "extrinsics", "camera_missing": "cam1",
-                "frame_mismatch": "map", "tf_without_frame": "fusion_frame"}[case]
+                "frame_mismatch": "map", "tf_without_frame": "fusion_frame", "too_many_steps": "steps=65"}[case]
     node = spy_node(PoseLifterNode, ctx, f"fusion_{case}", device="cpu", fusion=True, **params)
     try:
         assert node.trigger_configure() == TransitionCallbackReturn.FAILURE

@@ -129,6 +129,11 @@ class FusionPipeline:
         self.config = replace(self.config, **changes)
         return self.config
 
+    def reconfigure_multiview(self, **changes) -> MultiViewConfig:
+        """Apply new ``MultiViewConfig`` settings (e.g. ``steps``) from the next instant on (ValueError leaves the old)."""
+        self.multiview = replace(self.multiview, **changes)
+        return self.multiview
+
     def reset(self) -> list[int]:
         """Forget tracks and camera health; return the dropped track ids."""
         self.health = CameraHealth(tau=self.health.tau)

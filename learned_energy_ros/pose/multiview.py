@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from learned_energy_ros.core.unrolled import MAX_STEPS
 from learned_energy_ros.pose.canonical import to_canonical
 from learned_energy_ros.pose.energy import EnergyContext
 from learned_energy_ros.pose.energy_grad import consistency_and_grad, prepare, select_static
@@ -39,6 +40,12 @@ class MultiViewConfig:
     reweight_passes: int = 3  # reweighted descents after the first (each recomputes the weights)
     every_view_start: bool = True  # a start from every view's lift (False: the best-fitting view's: ~2.5x faster)
     mean_candidate: bool = False  # also start from the mean of the rescaled single-view lifts (measured: no gain)
+
+    def __post_init__(self) -> None:
+        ok = self.steps is None or (isinstance(self.steps, (int, np.integer)) and not isinstance(self.steps, bool)
+                                    and 1 <= self.steps <= MAX_STEPS)
+        if not ok:
+            raise ValueError(f"fusion steps={self.steps!r} must be an int in [1, {MAX_STEPS}] (or None: the checkpoint's)")
 
 
 @dataclass

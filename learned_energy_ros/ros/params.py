@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from learned_energy_ros.core.unrolled import MAX_STEPS
+
 POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "device": ("auto", "Torch device for the lifter: auto (CUDA when available, else CPU), cpu, cuda or cuda:N.", "configure"),
     "device_fallback": (True, "When device asks for CUDA and none is available: fall back to the CPU with a warning (true) or fail to configure (false).", "configure"),
@@ -44,6 +46,7 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "fusion_frame": ("", "Common frame of the fused skeletons: required with extrinsics 'tf' (e.g. world or map); with a YAML it must be empty or equal to the file's frame_id.", "configure"),
     "fusion_slop": (0.02, "Camera frames whose stamps differ by at most this many seconds are fused as one instant.", "frame"),
     "fusion_wait": (0.03, "Seconds the node waits, after a frame arrives, for the other cameras' frames of the same instant before fusing what it has.", "frame"),
+    "fusion_steps": (16, "Descent steps of each fused person per instant, 1 to 64 (above 64 is refused): fewer are faster and less accurate (docs/benchmarks/multiview.md has the table).", "frame"),
     "autostart": (True, "When started by its own executable, configure and activate at once.", "configure"),
 }
 
@@ -88,6 +91,8 @@ _NODE_CHECKS = {
     "marker_lifetime": (lambda v: 0 <= v < float("inf"), ">= 0 s"),
     "fusion_slop": (lambda v: 0 <= v <= 1, "in [0, 1] s"),
     "fusion_wait": (lambda v: 0 <= v <= 1, "in [0, 1] s"),
+    "fusion_steps": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_STEPS,
+                     f"an int in [1, {MAX_STEPS}]"),
     "cameras": (lambda v: len(set(v)) == len(v) and all(re.fullmatch(r"/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*", c)
                                                         for c in v), "distinct namespaces like cam0 or front/left"),
 }

@@ -15,6 +15,7 @@ import time
 import numpy as np
 
 from learned_energy_ros.pose.fusion import FusionPipeline
+from learned_energy_ros.pose.multiview import MultiViewConfig
 from learned_energy_ros.pose.pipeline import FrameSkipped
 from learned_energy_ros.pose.rig import CameraPose, RigError, load_rig, quaternion_to_matrix
 from learned_energy_ros.ros.pose_io import messages_to_frame, result_to_messages
@@ -70,7 +71,7 @@ class FusionMixin:
                 raise RigError(f"fusion_frame {frame!r} differs from the frame_id {rig.frame_id!r} of {source}")
             frame = rig.frame_id
             pose_of = lambda name, _frame: rig.pose(name)  # noqa: E731
-        self.fusion = FusionPipeline(lifter, config, pose_of, frame)
+        self.fusion = FusionPipeline(lifter, config, pose_of, frame, MultiViewConfig(steps=int(self.param("fusion_steps"))))
         self.get_logger().info(f"fusion of {names} in frame {frame!r} (extrinsics: {source})")
 
     def _process_pending(self) -> None:

@@ -248,6 +248,8 @@ class PoseLifterNode(FusionMixin, MultiCameraMixin, FrameWorker, LifecycleNode):
                 pipeline.reconfigure(**pipeline_settings(changes))
             if self.fusion is not None:
                 self.fusion.reconfigure(**pipeline_settings(changes))
+        if self.fusion is not None and "fusion_steps" in changes:
+            self.fusion.reconfigure_multiview(steps=int(changes["fusion_steps"]))
         for sync in self._syncs() if {"sync_slop", "sync_queue"} & set(changes) else []:
             if sync is None:
                 continue
