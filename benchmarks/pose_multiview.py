@@ -6,7 +6,8 @@
 For 2 cameras (~90 deg apart) and 4 cameras (around the person) under every condition of
 ``pose.multiview_eval.VIEW_CONDITIONS`` it scores the single-camera lifter, the fused lifter and RANSAC + DLT
 triangulation (``eval-lifter --views N --view-condition C`` prints one cell of it), then times the fusion
-node's core (``FusionPipeline.process``: association + fused lift) on 4 cameras x 10 people.
+node's core (``FusionPipeline.process``: association + fused lift) on 4 cameras x 10 people (CPU and wall time),
+and measures accuracy and time per fusion step count (``--steps``).
 """
 from __future__ import annotations
 
@@ -38,9 +39,12 @@ METHODS = ("single (mean over cameras)", "best single view (oracle, per sample)"
            "fused (IGE, summed energies)")
 
 
-def latency(lifter, clips, persons: int = 10, cameras: int = 4, frames: int = 60, seed: int = 0,
+def latency(lifter, clips, persons: int = 10, cameras: int = 4, frames: int = 120, seed: int = 0,
             config: MultiViewConfig | None = None) -> dict:
-    """Time ``FusionPipeline.process`` on ``cameras`` x ``persons`` (val motion, a 6 x 6 m room, 2 px noise)."""
+    """Time ``FusionPipeline.process`` on ``cameras`` x ``persons`` (val motion, a 6 x 6 m room, 2 px noise).
+
+    Wall time and this process's CPU time per instant (on a shared machine the CPU time is the steadier one).
+    """
     rng = np.random.default_rng(seed)
     world = stack_frames(clips, 30.0)
     starts = rng.integers(0, len(world) - frames, size=persons)
@@ -49,7 +53,7 @@ def latency(lifter, clips, persons: int = 10, cameras: int = 4, frames: int = 60
     poses = {f"cam{k}": CameraPose.look_at([6.0 * np.cos(a), 6.0 * np.sin(a), 2.5], [0, 0, 0.9])
              for k, a in enumerate(np.radians(45 + 90 * np.arange(cameras)))}
     pipe = FusionPipeline(lifter, PipelineConfig(), lambda name, _f: poses[name], "world", config)
-    times, fused = [], []
+    wall, cpu, fused, load = [], [], [], [os.getloadavg()]
     for t in range(frames):
         people = world[starts + t].astype(np.float64)
         people[..., :2] += spots[:, None] - people[:, :1, :2]
@@ -59,14 +63,39 @@ def latency(lifter, clips, persons: int = 10, cameras: int = 4, frames: int = 60
             px = cam.project(pose.to_camera(coco)) + rng.normal(size=coco.shape[:2] + (2,)) * 2.0
             inside = cam.in_image(px) & (pose.to_camera(coco)[..., 2] > 0.1)
             batch.append((name, KeypointFrame(t / 30.0, cam, px, np.where(inside, 0.9, 0.0), np.arange(persons))))
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         result = pipe.process(batch)
-        times.append(1000 * (time.perf_counter() - start))
+        wall.append(1000 * (time.perf_counter() - start))
+        cpu.append(1000 * (time.process_time() - start_cpu))
         fused.append(int(np.count_nonzero(result.views >= 2)))
-    warm = np.asarray(times[5:])
-    return {"cameras": cameras, "persons": persons, "frames": frames, "median_ms": float(np.median(warm)),
-            "p95_ms": float(np.percentile(warm, 95)), "max_ms": float(warm.max()),
-            "mean_fused_persons": float(np.mean(fused)), "loadavg": os.getloadavg()}
+    load.append(os.getloadavg())
+    out = {"cameras": cameras, "persons": persons, "frames": frames, "steps": pipe.multiview.steps,
+           "mean_fused_persons": float(np.mean(fused)), "loadavg": load}
+    for name, values in (("", wall), ("cpu_", cpu)):  # the first 5 instants warm up
+        warm = np.asarray(values[5:])
+        out.update({f"{name}median_ms": float(np.median(warm)), f"{name}p95_ms": float(np.percentile(warm, 95)),
+                    f"{name}max_ms": float(warm.max())})
+    return out
+
+
+def _latency_line(name: str, v: dict) -> str:
+    return (f"latency 4 cameras x 10 persons ({name}): CPU median {v['cpu_median_ms']:.1f} ms, p95 {v['cpu_p95_ms']:.1f}; "
+            f"wall median {v['median_ms']:.1f}, p95 {v['p95_ms']:.1f} (load {v['loadavg'][0][0]:.1f}-{v['loadavg'][1][0]:.1f})")
+
+
+def step_table(lifter, clips, samples: int, seed: int, steps) -> dict:
+    """MPJPE (clean 2 and 4 cameras, 4 cameras with one rotated 5 deg) and latency per fusion step count."""
+    sets = {f"{v} {c}": multiview_eval_set(clips, v, samples, seed, c)
+            for v, c in ((2, "clean"), (4, "clean"), (4, "bad-rotation"))}
+    table = {}
+    for n in steps:
+        cfg = MultiViewConfig(steps=n)
+        row = {k: evaluate_multiview(lifter, d, cfg)["rows"]["fused (IGE, summed energies)"] for k, d in sets.items()}
+        row["latency"] = latency(lifter, clips, config=cfg)
+        table[str(n)] = row
+        print(f"{n:2d} steps: " + "  ".join(f"{k} {r['mpjpe']:.1f}" for k, r in row.items() if k != "latency")
+              + "  " + _latency_line(f"{n} steps", row["latency"]).split(": ", 1)[1], flush=True)
+    return table
 
 
 def plot(table: dict, path: str) -> None:
@@ -93,6 +122,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--views", default="2,4")
     p.add_argument("--conditions", default=",".join(VIEW_CONDITIONS))
+    p.add_argument("--steps", default="4,8,12,16", help="fusion step counts of the speed/accuracy table")
     p.add_argument("--json")
     p.add_argument("--png")
     args = p.parse_args(argv)
@@ -112,7 +142,8 @@ def main(argv=None) -> int:
     lat = {"every_view_start": latency(lifter, clips),
            "best_view_start": latency(lifter, clips, config=MultiViewConfig(every_view_start=False))}
     for k, v in lat.items():
-        print(f"latency 4 cameras x 10 persons ({k}): median {v['median_ms']:.1f} ms, p95 {v['p95_ms']:.1f} ms")
+        print(_latency_line(k, v), flush=True)
+    steps = step_table(lifter, clips, args.samples, args.seed, [int(n) for n in args.steps.split(",") if n])
     fast = {}
     for views in (2, 4):  # the faster setting's accuracy, clean
         res = evaluate_multiview(lifter, multiview_eval_set(clips, views, args.samples, args.seed, "clean"),
@@ -120,6 +151,7 @@ def main(argv=None) -> int:
         fast[str(views)] = res["rows"]["fused (IGE, summed energies)"]
         print(f"best_view_start, {views} views clean: MPJPE {fast[str(views)]['mpjpe']:.1f}")
     out = {"samples": args.samples, "seed": args.seed, "table": table, "latency": lat, "best_view_start": fast,
+           "steps": steps,
            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0], "torch": torch.__version__,
                        "platform": platform.platform(), "torch_threads": 1}}
     if args.json:
