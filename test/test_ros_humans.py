@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("rclpy", reason="rclpy is not installed")
 
-from ros_fixtures import (CAM_A, SpinningTestNode, lifter_checkpoint, moving_person,  # noqa: E402
+from ros_fixtures import (CAM_A, SpinningTestNode, StampClock, lifter_checkpoint, moving_person,  # noqa: E402
                           require_interfaces, wait_until)
 
 pytestmark = pytest.mark.timeout(120)
@@ -117,13 +117,7 @@ def quat_matrix(q) -> np.ndarray:
     return Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
 
 
-class Clock:
-    t = 300.0
-
-    @classmethod
-    def next(cls, dt=1 / 15):
-        cls.t += dt
-        return cls.t
+Clock = StampClock(300.0)
 
 
 def two_people(k: int) -> np.ndarray:
