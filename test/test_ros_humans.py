@@ -232,3 +232,20 @@ def test_rviz_humans_view_names_tf_and_topics_the_node_has(system):
     named = {d["Topic"]["Value"] for d in displays if "Topic" in d}
     assert named and named <= graph, named - graph
     assert "/tf" in graph
+
+
+def test_a_malformed_skeleton2d_is_skipped_counted_and_survived(system):
+    _, hri_node, driver = system
+    before = hri_node.stats.skipped["bad_keypoints"]
+    from std_msgs.msg import Header
+    from learned_energy_ros.ros.conversions import camera_to_camera_info, sec_to_stamp
+    header = Header(stamp=sec_to_stamp(Clock.next()), frame_id=CAM_A.frame_id)
+    px = CAM_A.project(two_people(7))
+    bad = [skeleton2d(header, kp, np.full(17, 0.9)) for kp in px]
+    bad[1].skeleton[3].x = float("nan")  # a visible joint at NaN
+    driver.pub_info.publish(camera_to_camera_info(CAM_A, header))
+    for body, msg in zip(BODIES, bad):
+        driver.pub_skel[body].publish(msg)
+    assert wait_until(lambda: hri_node.stats.skipped["bad_keypoints"] == before + 1, 10)
+    key = driver.send(Clock.next(), two_people(8), skeletons=True)
+    assert wait_until(lambda: key in driver.joints["b"], 10), "the Skeleton2D node stopped after a bad frame"
