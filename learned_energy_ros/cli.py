@@ -8,6 +8,7 @@ import sys
 # command -> (module, one-line help). Each module exposes ``main(argv) -> int``.
 COMMANDS = {
     "demo": ("learned_energy_ros.demo.main", "play the built-in scene through the real nodes and report accuracy"),
+    "demo-multiview": ("learned_energy_ros.demo.multiview", "two calibrated cameras, one skeleton: a picture of fused vs single-view lifts"),
     "run": ("learned_energy_ros.ros.run", "start the nodes in one process with a params file (pip equivalent of the launch file)"),
     "train-lifter": ("learned_energy_ros.pose.train_cli", "train the IGE pose lifter or a baseline on motion capture"),
     "eval-lifter": ("learned_energy_ros.pose.eval_cli", "evaluate lifter checkpoints and baselines on motion capture"),
@@ -20,7 +21,7 @@ COMMANDS = {
 
 def _usage() -> str:
     lines = ["usage: learned-energy-ros <command> [options]", "", "commands:"]
-    lines += [f"  {name:<14} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<15} {help_}" for name, (_, help_) in COMMANDS.items()]
     lines.append("\n`learned-energy-ros <command> --help` shows a command's options.")
     return "\n".join(lines)
 

@@ -170,6 +170,7 @@ class Driver(SpinningTestNode):
             time.sleep(0.005)
         return None
 
+
 class StampClock:
     """Strictly increasing stamps shared by the tests of a module (the node rejects going back)."""
 
@@ -179,6 +180,28 @@ class StampClock:
     def next(self, dt: float = 1 / 15) -> float:
         self.t += dt
         return self.t
+
+
+def camera_cloud(camera, joints, ids):
+    """The keypoint cloud (score 0.9) of people ``joints`` (N, 17, 3) in ``camera``'s optical frame, ids ``ids``."""
+    from std_msgs.msg import Header
+    from learned_energy_ros.ros.clouds import keypoints_to_cloud
+    px = camera.project(np.asarray(joints).reshape(len(ids), 17, 3))
+    return keypoints_to_cloud(Header(), px, np.full((len(ids), 17), 0.9), list(ids))
+
+
+def send_both(drivers, stamp, frames):
+    """Send one frame per camera from two threads; return both drivers' joints outputs (None where none came)."""
+    out = [None, None]
+
+    def go(k):
+        out[k] = drivers[k].send(stamp, *frames[k])
+    threads = [threading.Thread(target=go, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
 
 
 def wait_until(predicate, timeout: float = 5.0) -> bool:

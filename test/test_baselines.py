@@ -115,6 +115,41 @@ def test_martinez_fits_a_fixed_batch(clips):
     assert after < 0.5 * before
 
 
+@pytest.mark.parametrize("loss", ["joint", "paper"])
+def test_martinez_loss_weighs_only_the_focus_joints(clips, loss):
+    """With ``other_weight`` 0 the loss has no gradient through the non-focus joints' outputs; 1 has."""
+    from learned_energy_ros.core.metrics import STANDARD13_JOINTS
+    from learned_energy_ros.core.skeleton import TRAINING_SKELETON, get_skeleton
+    from learned_energy_ros.pose.dataset import PoseSampler
+
+    torch.manual_seed(0)
+    batch = PoseSampler(clips[0], seed=0).sample(16)
+    other = [i for i, name in enumerate(get_skeleton(TRAINING_SKELETON).joints) if name not in STANDARD13_JOINTS]
+    assert other  # spine, thorax, neck, head
+    grads = {}
+    for weight in (0.0, 1.0):
+        model = MartinezLifter(MartinezArgs(width=32, blocks=1, dropout=0.0, loss=loss, focus_joints=STANDARD13_JOINTS,
+                                            other_weight=weight))
+        model.fit_normalization(batch)
+        model.eval()  # no dropout / batch statistics: the output bias gradient is exact
+        model.loss(batch).backward()
+        last = [m for m in model.net.modules() if isinstance(m, torch.nn.Linear)][-1]
+        grads[weight] = last.bias.grad[: 17 * 3].reshape(17, 3)[other].abs().max().item()
+    assert grads[0.0] == 0.0 and grads[1.0] > 0.0
+
+
+def test_martinez_rejects_unknown_loss_and_focus_joint(clips):
+    from learned_energy_ros.pose.dataset import PoseSampler
+
+    batch = PoseSampler(clips[0], seed=0).sample(8)
+    with pytest.raises(BaselineError, match="unknown Martinez loss"):
+        MartinezLifter(MartinezArgs(width=8, blocks=0, loss="l7")).loss(batch)
+    with pytest.raises(BaselineError, match="focus_joints"):
+        MartinezLifter(MartinezArgs(width=8, blocks=0, focus_joints=("tail",))).loss(batch)
+    with pytest.raises(BaselineError, match="martinez_focus"):
+        train_baseline("martinez-norm-8x1", *clips, config=dict(TINY, martinez_focus="face"))
+
+
 def test_reprojection_fit_lowers_reprojection_energy(eval_batch):
     # Start from the truth pushed 0.3 m sideways: the fit must pull the 2D back onto the observations.
     init = lambda b: b.joints_cam + torch.tensor([0.3, 0.0, 0.0])  # noqa: E731

@@ -1,5 +1,7 @@
 """IGE pose core: canonical inputs, energies, unrolled optimizer, outer gradients, lifter input checks (no shipped data)."""
+import math
 import numpy as np
+
 import pytest
 import torch
 
@@ -117,8 +119,11 @@ def test_temporal_term_is_root_relative_and_fades_with_time(batch):
     far = model.context(can, batch.scores, previous=bent, temporal_weight=torch.ones(12))
     far.dt = torch.full((12,), 0.5)
     assert torch.all(temporal(pose, near) > temporal(pose, far)) and torch.all(temporal(pose, far) > 0)
-    start = temporal.warm_start(pose, near)  # share sigmoid(0) = 1/2 of the way to the previous articulation
-    assert torch.allclose(start[:, 13] - pose[:, 13], torch.full((12, 3), 0.05), atol=1e-5)
+    tau = torch.nn.functional.softplus(temporal.raw_tau).item()
+    for ctx, dt in ((near, 1 / 60), (far, 0.5)):  # share sigmoid(0) exp(-dt / tau) of the way to the previous pose
+        start = temporal.warm_start(pose, ctx)
+        moved = 0.1 * 0.5 * math.exp(-dt / tau)
+        assert torch.allclose(start[:, 13] - pose[:, 13], torch.full((12, 3), moved), atol=1e-5)
     assert torch.equal(temporal.warm_start(pose, model.context(can, batch.scores)), pose)
 
 

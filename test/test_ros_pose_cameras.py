@@ -13,10 +13,11 @@ pytest.importorskip("rclpy", reason="rclpy is not installed")
 
 from std_msgs.msg import Header  # noqa: E402
 
-from learned_energy_ros.ros.clouds import cloud_to_structured, keypoints_to_cloud  # noqa: E402
+from learned_energy_ros.ros.clouds import cloud_to_structured  # noqa: E402
 from learned_energy_ros.ros.conversions import camera_to_camera_info  # noqa: E402
 from learned_energy_ros.ros.run import NodeRunner  # noqa: E402
-from ros_fixtures import CAM_A, CAM_B, Driver, lifter_checkpoint, moving_person, wait_until  # noqa: E402
+from ros_fixtures import (CAM_A, CAM_B, Driver, camera_cloud as cloud, lifter_checkpoint, moving_person,  # noqa: E402
+                          send_both, wait_until)
 
 pytestmark = pytest.mark.timeout(90)
 _, COCO = moving_person(10)
@@ -37,25 +38,6 @@ def system(tmp_path_factory):
         finally:
             for d in drivers:
                 d.close()
-
-
-def cloud(camera, joints, ids):
-    px = camera.project(np.asarray(joints).reshape(len(ids), 17, 3))
-    return keypoints_to_cloud(Header(), px, np.full((len(ids), 17), 0.9), list(ids))
-
-
-def send_both(drivers, stamp, frames):
-    """Send one frame per camera from two threads; return both <cam>/pose_lifter/joints (None where none came)."""
-    out = [None, None]
-
-    def go(k):
-        out[k] = drivers[k].send(stamp, *frames[k])
-    threads = [threading.Thread(target=go, args=(k,)) for k in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
 
 
 def test_each_camera_gets_its_own_outputs_and_one_batched_lift(system):

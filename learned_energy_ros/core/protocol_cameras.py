@@ -70,8 +70,11 @@ class Standard13Cameras:
         self._check = np.array([skel.index(n) for n in get_skeleton(PROTOCOL_JOINTS).joints])
         self._pelvis = skel.index("pelvis")
 
-    def _draw(self, rng: np.random.Generator, pelvis: np.ndarray):
-        """Draw n cameras for pelvis positions (n, 3): ``(K (n, 3, 3), D (n, 5), R (n, 3, 3), t (n, 3))``."""
+    def _draw(self, rng: np.random.Generator, pelvis: np.ndarray, yaw: np.ndarray | None = None):
+        """Draw n cameras for pelvis positions (n, 3): ``(K (n, 3, 3), D (n, 5), R (n, 3, 3), t (n, 3))``.
+
+        ``yaw`` (n,) rad places each camera at that azimuth around the pelvis instead of a drawn one (rigs).
+        """
         n = pelvis.shape[0]
         w, h = self.size
         fx = rng.uniform(*self.fx, size=n)
@@ -83,7 +86,7 @@ class Standard13Cameras:
         D = np.zeros((n, 5))
         D[:, 0], D[:, 1] = rng.uniform(*self.k1, size=n), rng.uniform(*self.k2, size=n)
         D[:, 2:4] = rng.uniform(-self.tangential, self.tangential, size=(n, 2))
-        yaw = rng.uniform(0, 2 * math.pi, size=n)
+        yaw = rng.uniform(0, 2 * math.pi, size=n) if yaw is None else np.asarray(yaw, dtype=np.float64)
         dist = rng.uniform(*self.distance_m, size=n)
         eye = np.stack([pelvis[:, 0] + dist * np.cos(yaw), pelvis[:, 1] + dist * np.sin(yaw),
                         rng.uniform(*self.height_m, size=n)], -1)
@@ -115,12 +118,14 @@ class Standard13Cameras:
         w, h = self.size
         return ok & ((px[..., 0] >= 0) & (px[..., 0] < w) & (px[..., 1] >= 0) & (px[..., 1] < h)).all(-1)
 
-    def sample_batch(self, rng: np.random.Generator, joints_world: np.ndarray) -> tuple[LensBatch, np.ndarray, np.ndarray]:
+    def sample_batch(self, rng: np.random.Generator, joints_world: np.ndarray,
+                     yaw: np.ndarray | None = None) -> tuple[LensBatch, np.ndarray, np.ndarray]:
         """Draw one camera per ``mocap27`` pose.
 
         Args:
             rng: seeded generator.
             joints_world: (B, 27, 3) ``mocap27`` joints, world +Z up, floor at z = 0 (meters).
+            yaw: optional (B,) azimuth (rad) of each camera around its pelvis (kept through redraws).
         Returns:
             ``(lens (B cameras), R_wc (B, 3, 3), t_wc (B, 3))`` with ``p_cam = R_wc @ p_world + t_wc``; a pose
             whose ``redraws`` draws all failed keeps its last draw (it may leave a joint outside the image).
@@ -131,7 +136,8 @@ class Standard13Cameras:
         K, D, R, t = np.zeros((B, 3, 3)), np.zeros((B, 5)), np.zeros((B, 3, 3)), np.zeros((B, 3))
         todo = np.arange(B)
         for _ in range(self.redraws):
-            K[todo], D[todo], R[todo], t[todo] = self._draw(rng, joints_world[todo, self._pelvis])
+            K[todo], D[todo], R[todo], t[todo] = self._draw(rng, joints_world[todo, self._pelvis],
+                                                            None if yaw is None else np.asarray(yaw)[todo])
             lens = LensBatch.from_arrays(K[todo], np.tile(self.size, (len(todo), 1)), "plumb_bob", D[todo])
             points = np.einsum("nij,nkj->nki", R[todo], joints_world[todo][:, self._check]) + t[todo, None]
             todo = todo[~self._valid(lens, points)]

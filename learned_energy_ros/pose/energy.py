@@ -133,8 +133,8 @@ class TemporalEnergy(nn.Module):
     no gradient through the root): it smooths the articulation and never pulls the root, which would lag the
     distance (and, with 17 joints pulling one root, make the descent overshoot). The weight ``w``, the
     time constant ``tau`` and the warm start (the descent starts from the initial net's pose moved a learned share
-    of the way to the previous articulation) are trained on consecutive frames at 10-60 Hz with dropped frames.
-    Zero without history.
+    ``s exp(-dt / tau)`` of the way to the previous articulation: older history moves it less) are trained on
+    consecutive frames at 10-60 Hz with dropped frames. Zero without history.
     """
 
     #: Seconds assumed between frames when a caller gives no time stamps (30 Hz).
@@ -161,10 +161,14 @@ class TemporalEnergy(nn.Module):
         state_dict.setdefault(prefix + "raw_tau", torch.tensor(1e6))  # exp(-dt / 1e6) = 1: no fading
         state_dict.setdefault(prefix + "raw_warm", torch.tensor(self.WARM_OFF))
 
+    def decay(self, ctx: EnergyContext) -> torch.Tensor:
+        """(B,) ``exp(-dt / tau)``: how much the previous pose still says about this frame."""
+        dt = ctx.dt if ctx.dt is not None else torch.full_like(ctx.temporal_weight, self.DEFAULT_DT)
+        return torch.exp(-dt / F.softplus(self.raw_tau))
+
     def fade(self, ctx: EnergyContext) -> torch.Tensor:
         """(B,) effective weight ``w exp(-dt / tau) * temporal_weight`` of each sample."""
-        dt = ctx.dt if ctx.dt is not None else torch.full_like(ctx.temporal_weight, self.DEFAULT_DT)
-        return F.softplus(self.raw_weight) * torch.exp(-dt / F.softplus(self.raw_tau)) * ctx.temporal_weight
+        return F.softplus(self.raw_weight) * self.decay(ctx) * ctx.temporal_weight
 
     @staticmethod
     def articulation_change(pose: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
@@ -176,7 +180,8 @@ class TemporalEnergy(nn.Module):
         """Start pose (B, 17, 3): ``pose0`` moved toward the previous articulation (kept where there is none)."""
         if ctx.previous is None or ctx.temporal_weight is None:
             return pose0
-        share = torch.sigmoid(self.raw_warm) * (self.fade(ctx) > 0).to(pose0.dtype)  # (B,)
+        on = (ctx.temporal_weight > 0).to(pose0.dtype)  # no history (or temporal term off): no warm start
+        share = torch.sigmoid(self.raw_warm) * self.decay(ctx) * on  # (B,)
         return pose0 - share[:, None, None] * self.articulation_change(pose0, ctx.previous)
 
     def forward(self, pose: torch.Tensor, ctx: EnergyContext) -> torch.Tensor:

@@ -24,7 +24,8 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from learned_energy_ros.pose.energy import EnergyContext, PoseEnergy
 
-__all__ = ["energy_and_grad", "EnergyFunction", "prepare"]
+__all__ = ["energy_and_grad", "EnergyFunction", "prepare", "consistency_and_grad", "feasibility_and_grad",
+           "temporal_and_grad"]
 
 
 def _symmetric(weights: torch.Tensor, iu: torch.Tensor, n: int) -> torch.Tensor:
@@ -188,13 +189,31 @@ def energy_and_grad(energy: PoseEnergy, pose: torch.Tensor, ctx: EnergyContext, 
     ec, gc = _consistency(pose, st["consistency"], need_grad)
     ef, gf = _feasibility(pose, st["feasibility"], need_grad)
     value, grad = ec + ef, (gc + gf if need_grad else None)
-    if temporal and ctx.previous is not None and ctx.temporal_weight is not None:
-        w = energy.temporal.fade(ctx)  # (B,)
-        delta = energy.temporal.articulation_change(pose, ctx.previous)  # (B, 17, 3), zero at the root
-        value = value + w * (delta * delta).sum((-1, -2))
-        if need_grad:
-            grad = grad + 2 * w[:, None, None] * delta  # zero at the root: the term never pulls it
+    if temporal:
+        et, gt = temporal_and_grad(energy, pose, ctx, need_grad)
+        if et is not None:
+            value, grad = value + et, (grad + gt if need_grad else None)
     return value, grad
+
+
+def consistency_and_grad(pose: torch.Tensor, static: dict, need_grad: bool = True):
+    """Consistency term alone (B,) and its gradient (B, 17, 3) (None unless ``need_grad``); ``static`` = ``prepare``."""
+    return _consistency(pose, static["consistency"], need_grad)
+
+
+def feasibility_and_grad(pose: torch.Tensor, static: dict, need_grad: bool = True):
+    """Feasibility term alone (B,) and its gradient (B, 17, 3) (None unless ``need_grad``); ``static`` = ``prepare``."""
+    return _feasibility(pose, static["feasibility"], need_grad)
+
+
+def temporal_and_grad(energy: PoseEnergy, pose: torch.Tensor, ctx: EnergyContext, need_grad: bool = True):
+    """Temporal term (B,) and its gradient, or ``(None, None)`` when ``ctx`` carries no history."""
+    if ctx.previous is None or ctx.temporal_weight is None:
+        return None, None
+    w = energy.temporal.fade(ctx)  # (B,)
+    delta = energy.temporal.articulation_change(pose, ctx.previous)  # (B, 17, 3), zero at the root
+    value = w * (delta * delta).sum((-1, -2))
+    return value, (2 * w[:, None, None] * delta if need_grad else None)  # zero at the root: never pulls it
 
 
 class EnergyFunction:

@@ -21,7 +21,8 @@ from learned_energy_ros.pose.tracking import OneEuroFilter, Tracker, TrackerConf
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["PipelineConfig", "KeypointFrame", "FrameResult", "FrameSkipped", "PosePipeline", "PreparedFrame"]
+__all__ = ["PipelineConfig", "KeypointFrame", "FrameResult", "FrameSkipped", "PosePipeline", "PreparedFrame",
+           "validate_frame"]
 
 
 class FrameSkipped(ValueError):
@@ -143,6 +144,32 @@ class FrameResult:
     clipped_scores: int = 0
 
 
+def validate_frame(cfg: PipelineConfig, frame: KeypointFrame) -> tuple[np.ndarray, np.ndarray, int]:
+    """Check one frame's 2D against ``cfg``: ``(keypoints (N, J, 2), scores (N, J) with missing = 0, clipped)``.
+
+    Raises:
+        FrameSkipped: wrong layout, too many persons, NaN/inf, ids that do not match.
+    """
+    keypoints = np.asarray(frame.keypoints, dtype=np.float64)  # (N, J, 2)
+    scores = np.asarray(frame.scores, dtype=np.float64)  # (N, J)
+    J = len(get_skeleton(cfg.input_skeleton))
+    if keypoints.ndim != 3 or keypoints.shape[1:] != (J, 2) or scores.shape != keypoints.shape[:2]:
+        raise FrameSkipped("skeleton_mismatch", f"expected ({J} joints of {cfg.input_skeleton}), got "
+                           f"keypoints {keypoints.shape} scores {scores.shape}")
+    if keypoints.shape[0] > cfg.max_persons:
+        raise FrameSkipped("too_many_persons", f"{keypoints.shape[0]} persons > max_persons={cfg.max_persons}")
+    if not np.all(np.isfinite(scores)):
+        raise FrameSkipped("invalid_keypoints", "NaN or inf in scores")
+    outside = int(np.count_nonzero((scores < 0) | (scores > 1)))
+    scores = np.clip(scores, 0.0, 1.0)  # (N, J) a detector's >1 or <0 confidence is not more evidence
+    visible = scores > cfg.min_score
+    if not np.all(np.isfinite(keypoints[visible])):
+        raise FrameSkipped("invalid_keypoints", "NaN or inf in keypoints")
+    if np.asarray(frame.person_ids).shape != (keypoints.shape[0],):
+        raise FrameSkipped("invalid_keypoints", "person_ids do not match the number of persons")
+    return keypoints, np.where(visible, scores, 0.0), outside
+
+
 class PosePipeline:
     """Validate, track, lift with temporal smoothing, and filter by energy.
 
@@ -195,25 +222,7 @@ class PosePipeline:
         raise FrameSkipped("out_of_order", f"stamp {stamp:.6f} < last processed {self.last_stamp:.6f}")
 
     def _validate(self, frame: KeypointFrame) -> tuple[np.ndarray, np.ndarray, int]:
-        cfg = self.config
-        keypoints = np.asarray(frame.keypoints, dtype=np.float64)  # (N, J, 2)
-        scores = np.asarray(frame.scores, dtype=np.float64)  # (N, J)
-        J = len(get_skeleton(cfg.input_skeleton))
-        if keypoints.ndim != 3 or keypoints.shape[1:] != (J, 2) or scores.shape != keypoints.shape[:2]:
-            raise FrameSkipped("skeleton_mismatch", f"expected ({J} joints of {cfg.input_skeleton}), got "
-                               f"keypoints {keypoints.shape} scores {scores.shape}")
-        if keypoints.shape[0] > cfg.max_persons:
-            raise FrameSkipped("too_many_persons", f"{keypoints.shape[0]} persons > max_persons={cfg.max_persons}")
-        if not np.all(np.isfinite(scores)):
-            raise FrameSkipped("invalid_keypoints", "NaN or inf in scores")
-        outside = int(np.count_nonzero((scores < 0) | (scores > 1)))
-        scores = np.clip(scores, 0.0, 1.0)  # (N, J) a detector's >1 or <0 confidence is not more evidence
-        visible = scores > cfg.min_score
-        if not np.all(np.isfinite(keypoints[visible])):
-            raise FrameSkipped("invalid_keypoints", "NaN or inf in keypoints")
-        if np.asarray(frame.person_ids).shape != (keypoints.shape[0],):
-            raise FrameSkipped("invalid_keypoints", "person_ids do not match the number of persons")
-        return keypoints, np.where(visible, scores, 0.0), outside
+        return validate_frame(self.config, frame)
 
     def _note_camera(self, camera: Camera) -> tuple[bool, bool]:
         """Return ``(calibration changed, frame_id changed)`` against the previous frame's camera."""

@@ -7,7 +7,8 @@ in the ``cameras`` mode). It publishes
   (parent: ``body_<id>``) at the input stamp (``pose/body_frames.py``), through tf2_ros'
   ``TransformBroadcaster`` when importable, else as ``tf2_msgs/TFMessage`` on ``/tf``;
 * with hri_msgs: ``<ns>/tracked`` (IdsList), ``<ns>/<id>/skeleton2d`` and ``<ns>/<id>/roi``,
-  the per-body publishers living as long as the track.
+  the per-body publishers living as long as the track (fused skeletons of several cameras have
+  no single 2D: TF and ``tracked`` only).
 
 Whatever is missing (tf2_msgs, hri_msgs, a frame_id) disables that part with one logged reason.
 """
@@ -83,9 +84,10 @@ class HumanOutputs:
     def _publish_hri(self, result, header, ids, camera: str) -> None:
         from learned_energy_ros.ros.hri_io import ids_message, roi_message, skeleton2d_message
 
-        size = (int(result.camera.width), int(result.camera.height))
+        keypoints = getattr(result, "keypoints", None)  # a fused result (several cameras) has no one 2D
+        size = (int(result.camera.width), int(result.camera.height)) if keypoints is not None else None
         skeleton = self.node.pipeline.config.input_skeleton
-        for n, bid in enumerate(ids):
+        for n, bid in enumerate(ids if keypoints is not None else ()):
             pubs = self.bodies.get(bid) or self._make_body(bid)
             try:
                 pubs[0].publish(skeleton2d_message(header, result.keypoints[n], result.scores[n], skeleton, *size))

@@ -48,6 +48,11 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "skeleton2d_input": ("", "Take the 2D from a ROS4HRI body detector instead of the keypoint cloud: its body namespace (e.g. /humans/bodies of hri_fullbody; not this node's hri_namespace), whose <ns>/tracked and <ns>/<id>/skeleton2d (hri_msgs/Skeleton2D) are followed. Empty: the keypoints topic. One camera only.", "configure"),
     "person_detections": (False, "Also subscribe to detections (vision_msgs/Detection2DArray): a person whose keypoints lie in a box with a tracking id takes that id as its detector id, a hint for association. One camera only.", "configure"),
     "person_classes": (["person"], "Class ids of Detection2DArray boxes that are people (their best hypothesis); empty: every box.", "frame"),
+    "fusion": (False, "With cameras: associate the people of all cameras and lift each once on the sum of the per-camera consistency energies, in the common frame of the extrinsics; fused skeletons (and people seen by one camera) go out on ~/skeletons and ~/joints with frame_id = that frame, instead of the per-camera outputs.", "configure"),
+    "extrinsics": ("", "Camera poses for fusion: a camera rig YAML (frame_id + per camera translation and rotation, see README) or 'tf' (tf2 lookups of each CameraInfo frame_id in fusion_frame, when tf2_ros is importable).", "configure"),
+    "fusion_frame": ("", "Common frame of the fused skeletons: required with extrinsics 'tf' (e.g. world or map); with a YAML it must be empty or equal to the file's frame_id.", "configure"),
+    "fusion_slop": (0.02, "Camera frames whose stamps differ by at most this many seconds are fused as one instant.", "frame"),
+    "fusion_wait": (0.03, "Seconds the node waits, after a frame arrives, for the other cameras' frames of the same instant before fusing what it has.", "frame"),
     "autostart": (True, "When started by its own executable, configure and activate at once.", "configure"),
 }
 
@@ -91,6 +96,8 @@ _NODE_CHECKS = {
     "diagnostics_period": (lambda v: 0 < v <= 3600, "in (0, 3600] s"),
     "warn_period": (lambda v: 0 <= v < float("inf"), ">= 0 s"),
     "marker_lifetime": (lambda v: 0 <= v < float("inf"), ">= 0 s"),
+    "fusion_slop": (lambda v: 0 <= v <= 1, "in [0, 1] s"),
+    "fusion_wait": (lambda v: 0 <= v <= 1, "in [0, 1] s"),
     "cameras": (lambda v: len(set(v)) == len(v) and all(re.fullmatch(r"/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*", c)
                                                         for c in v), "distinct namespaces like cam0 or front/left"),
     "body_id_prefix": (lambda v: re.fullmatch(ID_PREFIX_PATTERN, v) is not None, "a letter then letters, digits or _"),

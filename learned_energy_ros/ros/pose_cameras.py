@@ -103,6 +103,8 @@ class MultiCameraMixin:
 
     def _process_batch(self, batch) -> None:
         """Worker: the oldest pending frame of each camera in ``batch`` [(k, (info, cloud))], one lifter call."""
+        if getattr(self, "fusion", None) is not None:
+            return self._process_fused(batch)
         start, items, clouds = time.perf_counter(), [], []
         for k, (info, cloud) in batch:
             ch = self.channels[k]

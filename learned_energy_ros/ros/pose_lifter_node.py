@@ -29,6 +29,7 @@ from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.markers import delete_markers
 from learned_energy_ros.ros.params import POSE_LIFTER_PARAMETERS, pipeline_settings, refusal_reason
 from learned_energy_ros.ros.pose_cameras import MultiCameraMixin
+from learned_energy_ros.ros.pose_fusion import FusionMixin
 from learned_energy_ros.ros.pose_humans import HumanIOMixin
 from learned_energy_ros.ros.pose_io import overlay_message, result_to_messages
 from learned_energy_ros.ros.qos import qos_from_name
@@ -38,7 +39,7 @@ from learned_energy_ros.ros.worker import FrameWorker, spin_lifecycle_node
 __all__ = ["PoseLifterNode", "main"]
 
 
-class PoseLifterNode(HumanIOMixin, MultiCameraMixin, FrameWorker, LifecycleNode):
+class PoseLifterNode(HumanIOMixin, FusionMixin, MultiCameraMixin, FrameWorker, LifecycleNode):
     """Managed node lifting 2D keypoints to metric 3D skeletons in the camera optical frame."""
 
     def __init__(self, node_name: str = "pose_lifter", **kwargs):
@@ -79,9 +80,18 @@ class PoseLifterNode(HumanIOMixin, MultiCameraMixin, FrameWorker, LifecycleNode)
             self.get_logger().error(f"configure failed ({type(err).__name__}): {err}")
             return TransitionCallbackReturn.FAILURE
         self.pipeline = PosePipeline(lifter, config)
-        self.channels = []
+        self.channels, self.fusion = [], None
         if self.param("cameras"):
             self._make_channels(lifter, config)
+        if self.param("fusion"):
+            try:
+                if not self.channels:
+                    raise ValueError("fusion needs several cameras: set 'cameras' too")
+                self._make_fusion(lifter, config)
+            except ValueError as err:  # RigError is a ValueError: a missing, malformed or incomplete rig
+                self.get_logger().error(f"configure failed: {err}")
+                self.pipeline, self.channels = None, []
+                return TransitionCallbackReturn.FAILURE
         self.get_logger().info(f"lifter {self.param('checkpoint')!r} on device {lifter.device} "
                                f"({lifter.num_steps} steps by default)")
         return TransitionCallbackReturn.SUCCESS
@@ -124,6 +134,10 @@ class PoseLifterNode(HumanIOMixin, MultiCameraMixin, FrameWorker, LifecycleNode)
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         with self._work_lock:  # waits for the frame being lifted; none starts after this
             self._stop_worker()
+            if self.fusion is not None:
+                gone = self.fusion.reset()
+                if gone:
+                    self.pub_markers.publish(delete_markers(self._header_like(), gone))
             if self.channels:
                 self._deactivate_channels()
             elif self.pipeline is not None:
@@ -136,7 +150,7 @@ class PoseLifterNode(HumanIOMixin, MultiCameraMixin, FrameWorker, LifecycleNode)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._destroy_entities()
-        self.pipeline = None  # frees the model (and its GPU memory)
+        self.pipeline = self.fusion = None  # frees the model (and its GPU memory)
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -215,10 +229,12 @@ class PoseLifterNode(HumanIOMixin, MultiCameraMixin, FrameWorker, LifecycleNode)
         if syncs and not self._mf:
             self.stats.counts["sync_dropped"] = sum(s.dropped for s in syncs)
         self.stats.counts["pending_frames"] = self._pending()
-        self.pub_diag.publish(to_diagnostic_array(
+        array = to_diagnostic_array(
             self.stats, f"{self.get_name()}: pose lifter", self.get_fully_qualified_name(),
             self.get_clock().now().to_msg(),
-            warn_topics=[f"{p}{t}" for p in prefixes for t in ("camera_info", "keypoints")]))
+            warn_topics=[f"{p}{t}" for p in prefixes for t in ("camera_info", "keypoints")])
+        array.status.extend(self._fusion_statuses())
+        self.pub_diag.publish(array)
 
     def _syncs(self) -> list:
         return [ch.sync for ch in self.channels] if self.channels else [self._sync]
@@ -238,6 +254,8 @@ class PoseLifterNode(HumanIOMixin, MultiCameraMixin, FrameWorker, LifecycleNode)
         if self.pipeline is not None and pipeline_settings(changes):
             for pipeline in {id(p): p for p in [self.pipeline] + [ch.pipeline for ch in self.channels]}.values():
                 pipeline.reconfigure(**pipeline_settings(changes))
+            if self.fusion is not None:
+                self.fusion.reconfigure(**pipeline_settings(changes))
         for sync in self._syncs() if {"sync_slop", "sync_queue"} & set(changes) else []:
             if sync is None:
                 continue

@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from learned_energy_ros.core.device import resolve_device
+from learned_energy_ros.core.metrics import STANDARD13_JOINTS
 from learned_energy_ros.core.skeleton import TRAINING_SKELETON
 from learned_energy_ros.pose.baselines.baseline_training import BaselineConfig, train_gan, train_martinez
 from learned_energy_ros.pose.baselines.features import BaselineError
@@ -130,6 +131,10 @@ def train_baseline(method: str, train_clips, val_clips, config=None, out_dir=Non
         sampler, val = _samplers(train_clips, val_clips, cfg)
         args = parse_method(method)
         args.dropout = cfg.martinez_dropout
+        args.loss, args.other_weight = cfg.martinez_loss, cfg.martinez_other_weight
+        if cfg.martinez_focus not in ("all", "standard13"):
+            raise BaselineError(f"martinez_focus must be 'all' or 'standard13', got {cfg.martinez_focus!r}")
+        args.focus_joints = STANDARD13_JOINTS if cfg.martinez_focus == "standard13" else ()
         args.input_skeleton, args.num_input_joints = sampler.input_skeleton, val.keypoints_px.shape[1]
         model = MartinezLifter(args)
         meta = train_martinez(model, sampler, val, cfg, device)

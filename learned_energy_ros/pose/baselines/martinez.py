@@ -53,6 +53,12 @@ class MartinezArgs:
     dropout: float = 0.5  # paper value
     input_skeleton: str = "coco17"
     num_input_joints: int = 17
+    #: ``joint``: mean Euclidean joint error + |log depth error| + 0.1 |offset error| (meters / log units).
+    #: ``paper``: mean squared error of the standardized outputs, as in the paper; joints outside
+    #: ``focus_joints`` weigh ``other_weight`` (they are still trained, so ``predict`` stays a full skeleton).
+    loss: str = "joint"
+    focus_joints: tuple[str, ...] = ()
+    other_weight: float = 1.0
 
 
 class _Block(nn.Module):
@@ -169,15 +175,33 @@ class MartinezLifter(nn.Module):
         finally:
             self.train(was_training)
 
+    def _joint_weights(self) -> torch.Tensor:
+        """(17,) loss weight per output joint: 1 on ``focus_joints`` (all when empty), else ``other_weight``."""
+        if not self.args.focus_joints:
+            return torch.ones(_OUT_JOINTS)
+        skel = get_skeleton(TRAINING_SKELETON)
+        unknown = [name for name in self.args.focus_joints if not skel.has(name)]
+        if unknown:
+            raise BaselineError(f"focus_joints {unknown} are not joints of {TRAINING_SKELETON}")
+        focus = torch.tensor([name in self.args.focus_joints for name in skel.joints])
+        return torch.where(focus, 1.0, float(self.args.other_weight))
+
     def loss(self, batch) -> torch.Tensor:
-        """Training loss: mean joint error (m) of root-relative pose + |log depth error| + 0.1 |offset error|."""
+        """Training loss of the configured kind (``MartinezArgs.loss``)."""
         out = self.raw(batch)
         target = self._targets(batch)
         n = _OUT_JOINTS * 3
+        weights = self._joint_weights().to(out.device)
+        if self.args.loss == "paper":
+            err = ((out - target) / self.out_std) ** 2  # standardized outputs
+            joints = (err[:, :n].reshape(-1, _OUT_JOINTS, 3).mean(-1) * weights).sum(-1) / weights.sum()
+            return joints.mean() + err[:, n:].mean()
+        if self.args.loss != "joint":
+            raise BaselineError(f"unknown Martinez loss {self.args.loss!r}; expected 'joint' or 'paper'")
         rel = out[:, :n].reshape(-1, _OUT_JOINTS, 3)
         rel_t = target[:, :n].reshape(-1, _OUT_JOINTS, 3)
         rel = rel - rel[:, :1]
-        joint = torch.linalg.norm(rel - rel_t, dim=-1).mean()
+        joint = ((torch.linalg.norm(rel - rel_t, dim=-1) * weights).sum(-1) / weights.sum()).mean()
         depth = (out[:, n] - target[:, n]).abs().mean()
         offset = (out[:, -2:] - target[:, -2:]).abs().mean()
         return joint + depth + 0.1 * offset
