@@ -221,3 +221,27 @@ def spy_node(node_class, ctx, name: str, **params):
     node.get_logger = lambda: log
     node.worker_thread = False  # no executor here: the test runs ``_process_pending`` itself
     return node
+
+
+def slab_voxel_checkpoint(path, resolution: int, depth_bins, image_size: int = 32) -> str:
+    """A voxel checkpoint whose output is known: depth bins ``depth_bins`` full, the rest empty, for any image.
+
+    A tiny IGE model with every weight zero except the initial head's bias (one logit
+    per depth bin, +/-10), so the occupancy is a wall across the whole frustum at those
+    depths; the energy is zero, so the descent leaves it as it is.
+    """
+    import torch
+    from learned_energy_ros.vox.checkpoint import save_checkpoint
+    from learned_energy_ros.vox.dataset import ViewConfig
+    from learned_energy_ros.vox.model import IGEConfig, IGEVoxelModel
+
+    model = IGEVoxelModel(IGEConfig(resolution=resolution, image_size=image_size, width_mult=0.25, features=8,
+                                    energy_hidden=8, steps=1))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        bias = torch.full((resolution,), -10.0)
+        bias[list(depth_bins)] = 10.0
+        model.init_head.bias.copy_(bias)
+    return str(save_checkpoint(path, "ige", model, ViewConfig(image_size=image_size, resolution=resolution),
+                               {"test": "depth slab"}))

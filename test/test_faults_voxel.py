@@ -218,7 +218,7 @@ def test_unexpected_error_is_counted_and_survived(node, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("CUDA out of memory")
     before = node.stats.skipped["internal_error"]
-    monkeypatch.setattr(node.reconstructor, "reconstruct", boom)
+    monkeypatch.setattr(node.reconstructor, "reconstruct_many", boom)  # the one model call per frame
     assert feed(node, *pair()) is None
     monkeypatch.undo()
     assert node.stats.skipped["internal_error"] == before + 1 and feed(node, *pair()) is not None
