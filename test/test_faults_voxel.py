@@ -181,6 +181,16 @@ def test_invalid_parameters_are_refused(node):
         assert not result.successful and result.reason, (name, value)
 
 
+def test_inconsistent_startup_parameters_fail_configure_with_the_reason(ctx, tiny_checkpoint):
+    bad = make_node(ctx, "vox_two_planes", device="cpu", checkpoint=tiny_checkpoint, camera_height=1.0,
+                    support_plane=[0.0, -1.0, 0.0, 1.0])
+    try:
+        assert bad.trigger_configure() == FAILURE and bad.reconstructor is None
+        assert any("both set the support plane" in e for e in bad.log.errors)
+    finally:
+        bad.destroy_node()
+
+
 def test_out_of_order_frames_are_still_processed_when_valid(node):
     """The voxel node is per-frame (no state across frames): a late frame is reconstructed, not refused."""
     assert feed(node, *pair(stamp=Clock.t - 5.0)) is not None
