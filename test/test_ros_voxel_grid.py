@@ -137,3 +137,18 @@ def test_grid_follows_the_plane_parameters_and_stops_without_a_plane(system):
     assert cloud is not None and grid is None  # no plane, no grid; the cloud goes on
     assert not node.set_parameters([Parameter("grid_resolution", value=0.0)])[0].successful
     assert not node.set_parameters([Parameter("grid_size", value=[4.0])])[0].successful
+
+
+def test_roi_is_placed_on_the_plane(system):
+    node, driver = system
+    from learned_energy_ros.ros.clouds import cloud_to_structured
+    assert node.set_parameters([Parameter("camera_height", value=0.5), Parameter("roi", value=[60, 45, 40, 40]),
+                                Parameter("occupancy_threshold", value=0.0)])[0].successful
+    try:
+        z = cloud_to_structured(driver.send(104.0)[0])["z"]
+        # bottom edge at normalized y 0.25 -> contact 2.0 m, 0.8 m wide -> centre 2.4 m; unpadded: half side 0.2
+        near, far = 2.4 * (1 - 0.2 * math.cos(math.radians(15))), 2.4 * (1 + 0.2 * math.cos(math.radians(15)))
+        half_bin = (far - near) / 32
+        assert (z.min(), z.max()) == (pytest.approx(near + half_bin, abs=1e-5), pytest.approx(far - half_bin, abs=1e-5))
+    finally:
+        node.set_parameters([Parameter("roi", value=[0, 0, 0, 0]), Parameter("occupancy_threshold", value=0.5)])
