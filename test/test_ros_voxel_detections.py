@@ -211,11 +211,11 @@ def _fake_tf2_ros(transform):
 def test_plane_from_tf_places_boxes_and_grids_in_the_plane_frame(ctx, checkpoint, monkeypatch):
     from geometry_msgs.msg import TransformStamped
     from nav_msgs.msg import OccupancyGrid
-    from learned_energy_ros.core.rotations import matrix_to_quaternion
+    from learned_energy_ros.core.rotations import rotation_to_quaternion
     from learned_energy_ros.vox.placement import SupportPlane
     level = SupportPlane.from_height_pitch(0.5, 0.0)  # the same camera pose as the DDS tests, 3 m along the map
     tf = TransformStamped()
-    q = matrix_to_quaternion(level.rotation)
+    q = rotation_to_quaternion(level.rotation)
     tf.transform.rotation.x, tf.transform.rotation.y, tf.transform.rotation.z, tf.transform.rotation.w = q
     tf.transform.translation.x, tf.transform.translation.z = 3.0, 0.5
     monkeypatch.setitem(sys.modules, "tf2_ros", _fake_tf2_ros(tf))

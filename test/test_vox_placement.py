@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from learned_energy_ros.core.camera import Camera
-from learned_energy_ros.core.rotations import matrix_to_quaternion, quaternion_to_matrix
+from learned_energy_ros.core.rotations import rotation_to_quaternion, quaternion_to_matrix
 from learned_energy_ros.vox.dataset import depth_range
 from learned_energy_ros.vox.frustum import FrustumGrid
 from learned_energy_ros.vox.ground_grid import FREE, OCCUPIED, UNKNOWN, GridError, GridSpec, project_to_grid
@@ -99,7 +99,7 @@ def test_quaternions_round_trip_including_half_turns():
         q = q / np.linalg.norm(q) * (1 if q[3] >= 0 else -1)
         R = quaternion_to_matrix(q)
         np.testing.assert_allclose(R @ R.T, np.eye(3), atol=1e-12)
-        back = matrix_to_quaternion(R)
+        back = rotation_to_quaternion(R)
         assert min(np.abs(back - q).max(), np.abs(back + q).max()) < 1e-12
     np.testing.assert_allclose(quaternion_to_matrix([0, 0, math.sin(0.25), math.cos(0.25)])[:2, :2],
                                [[math.cos(0.5), -math.sin(0.5)], [math.sin(0.5), math.cos(0.5)]], atol=1e-12)

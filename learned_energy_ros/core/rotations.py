@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["quaternion_to_matrix", "matrix_to_quaternion"]
+__all__ = ["quaternion_to_matrix", "rotation_to_quaternion"]
 
 
 def quaternion_to_matrix(q) -> np.ndarray:
@@ -22,23 +22,19 @@ def quaternion_to_matrix(q) -> np.ndarray:
                      [s * (x * z - y * w), s * (y * z + x * w), 1 - s * (x * x + y * y)]])
 
 
-def matrix_to_quaternion(R) -> np.ndarray:
-    """Return the unit quaternion (4,) ``(x, y, z, w)``, ``w >= 0``, of a (3, 3) rotation matrix."""
-    R = np.asarray(R, dtype=np.float64).reshape(3, 3)
-    # Shepperd's method: divide by the largest of the four candidates (stable near 180 degrees)
-    diag = np.array([R[0, 0], R[1, 1], R[2, 2]])
-    trace = diag.sum()
-    k = int(np.argmax([*diag, trace]))
-    if k == 3:
-        w = 0.5 * np.sqrt(1 + trace)
-        q = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1], 0.0]) / (4 * w)
-        q[3] = w
-    else:
-        i, j, m = k, (k + 1) % 3, (k + 2) % 3
-        q = np.zeros(4)
-        q[i] = 0.5 * np.sqrt(1 + R[i, i] - R[j, j] - R[m, m])
-        q[j] = (R[j, i] + R[i, j]) / (4 * q[i])
-        q[m] = (R[m, i] + R[i, m]) / (4 * q[i])
-        q[3] = (R[m, j] - R[j, m]) / (4 * q[i])
-    q /= np.linalg.norm(q)
-    return -q if q[3] < 0 else q
+def rotation_to_quaternion(rotations) -> np.ndarray:
+    """Convert (..., 3, 3) rotation matrices to (..., 4) unit quaternions (x, y, z, w), w >= 0 (a (3, 3) gives (4,))."""
+    rotations = np.asarray(rotations, dtype=np.float64)
+    r = rotations.reshape(-1, 3, 3)
+    trace = np.trace(r, axis1=1, axis2=2)  # (N,)
+    # one candidate per largest diagonal term (Shepperd's method): the best conditioned is kept
+    candidates = np.stack([
+        np.stack([r[:, 2, 1] - r[:, 1, 2], r[:, 0, 2] - r[:, 2, 0], r[:, 1, 0] - r[:, 0, 1], 1 + trace], -1),
+        np.stack([1 + 2 * r[:, 0, 0] - trace, r[:, 0, 1] + r[:, 1, 0], r[:, 0, 2] + r[:, 2, 0], r[:, 2, 1] - r[:, 1, 2]], -1),
+        np.stack([r[:, 0, 1] + r[:, 1, 0], 1 + 2 * r[:, 1, 1] - trace, r[:, 1, 2] + r[:, 2, 1], r[:, 0, 2] - r[:, 2, 0]], -1),
+        np.stack([r[:, 0, 2] + r[:, 2, 0], r[:, 1, 2] + r[:, 2, 1], 1 + 2 * r[:, 2, 2] - trace, r[:, 1, 0] - r[:, 0, 1]], -1),
+    ], axis=1)  # (N, 4 candidates, 4)
+    best = np.argmax(np.stack([trace, r[:, 0, 0], r[:, 1, 1], r[:, 2, 2]], -1), axis=-1)  # (N,)
+    q = candidates[np.arange(len(r)), best]
+    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    return np.where(q[:, 3:] < 0, -q, q).reshape(*rotations.shape[:-2], 4)

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from learned_energy_ros.core.rotations import matrix_to_quaternion, quaternion_to_matrix
+from learned_energy_ros.core.rotations import rotation_to_quaternion, quaternion_to_matrix
 from learned_energy_ros.ros.clouds import points_to_cloud
 from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.markers import cube_lists_cdr
@@ -151,7 +151,7 @@ def grid_to_message(cells: np.ndarray, spec, header, plane=None):
     msg.info.width, msg.info.height = int(spec.width), int(spec.height)
     pose = Pose()
     pose.position.x, pose.position.y, pose.position.z = (float(v) for v in corner)
-    qx, qy, qz, qw = (float(v) for v in matrix_to_quaternion(rotation))
+    qx, qy, qz, qw = (float(v) for v in rotation_to_quaternion(rotation))
     pose.orientation.x, pose.orientation.y, pose.orientation.z, pose.orientation.w = qx, qy, qz, qw
     msg.info.origin = pose
     msg.data = array.array("b", np.ascontiguousarray(cells, dtype=np.int8).tobytes())
