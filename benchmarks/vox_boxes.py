@@ -26,7 +26,6 @@ from _load_common import machine_load, write_json  # noqa: E402
 
 from learned_energy_ros.core.camera import Camera  # noqa: E402
 from learned_energy_ros.core.metrics import voxel_iou  # noqa: E402
-from learned_energy_ros.vox.frustum import FrustumGrid  # noqa: E402
 from learned_energy_ros.vox.ground_grid import GridSpec, project_to_grid  # noqa: E402
 from learned_energy_ros.vox.mesh_render import render  # noqa: E402
 from learned_energy_ros.vox.objects import ObjectBox, PlacementConfig, reconstruct_objects  # noqa: E402

@@ -108,6 +108,42 @@ class SpinningTestNode:
         self.thread.join(timeout=2)
 
 
+class ImageDriver(SpinningTestNode):
+    """Publishes image + camera_info (reliable) on ``<prefix>/image`` and ``<prefix>/camera_info``.
+
+    Subclasses add their subscriptions (with ``self.qos``), then call ``start()``.
+    """
+
+    def __init__(self, name: str, prefix: str):
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import CameraInfo, Image
+        super().__init__(name)
+        self.qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self.pub_image = self.node.create_publisher(Image, f"{prefix}/image", self.qos)
+        self.pub_info = self.node.create_publisher(CameraInfo, f"{prefix}/camera_info", self.qos)
+
+    def publish_frame(self, stamp: float, image, camera):
+        """Publish ``image`` (an Image message) and ``camera``'s CameraInfo under one header; return the header."""
+        from std_msgs.msg import Header
+        from learned_energy_ros.ros.conversions import camera_to_camera_info, sec_to_stamp
+        header = Header(stamp=sec_to_stamp(stamp), frame_id=camera.frame_id or "camera_optical_frame")
+        image.header = header
+        self.pub_image.publish(image)
+        self.pub_info.publish(camera_to_camera_info(camera, header))
+        return header
+
+    def wait_stored(self, header, tables, wait: float) -> bool:
+        """Wait until every dict of ``tables`` holds a message stamped like ``header`` (False on timeout)."""
+        key = (header.stamp.sec, header.stamp.nanosec)
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            with self.lock:
+                if all(key in table for table in tables):
+                    return True
+            time.sleep(0.01)
+        return False
+
+
 class Driver(SpinningTestNode):
     """Feeds the pose_lifter and records its outputs."""
 

@@ -3,6 +3,7 @@
 A tiny untrained model (outputs' geometry does not depend on training); publishers
 replaced by recorders and the logger by a spy, like test_faults_pose.py.
 """
+import sys
 import time
 
 import numpy as np
@@ -181,12 +182,18 @@ def test_invalid_parameters_are_refused(node):
         assert not result.successful and result.reason, (name, value)
 
 
-def test_inconsistent_startup_parameters_fail_configure_with_the_reason(ctx, tiny_checkpoint):
-    bad = make_node(ctx, "vox_two_planes", device="cpu", checkpoint=tiny_checkpoint, camera_height=1.0,
-                    support_plane=[0.0, -1.0, 0.0, 1.0])
+@pytest.mark.parametrize("params, blocked, reason", [
+    ({"camera_height": 1.0, "support_plane": [0.0, -1.0, 0.0, 1.0]}, None, "both set the support plane"),
+    ({"plane_frame": "base_footprint"}, "tf2_ros", "needs tf2_ros"),  # TF asked for, tf2_ros not importable
+])
+def test_unusable_startup_parameters_fail_configure_with_the_reason(ctx, tiny_checkpoint, monkeypatch, params,
+                                                                   blocked, reason):
+    if blocked:
+        monkeypatch.setitem(sys.modules, blocked, None)  # import fails
+    bad = make_node(ctx, f"vox_bad_{len(params)}_{bool(blocked)}", device="cpu", checkpoint=tiny_checkpoint, **params)
     try:
         assert bad.trigger_configure() == FAILURE and bad.reconstructor is None
-        assert any("both set the support plane" in e for e in bad.log.errors)
+        assert any(reason in e for e in bad.log.errors)
     finally:
         bad.destroy_node()
 

@@ -14,13 +14,12 @@ import numpy as np
 import pytest
 
 pytest.importorskip("rclpy", reason="rclpy is not installed")
-from ros_fixtures import Recorder, SpinningTestNode, require_interfaces, slab_voxel_checkpoint, spy_node  # noqa: E402
+from ros_fixtures import ImageDriver, Recorder, require_interfaces, slab_voxel_checkpoint, spy_node  # noqa: E402
 
 require_interfaces("vision_msgs")
 
 from rclpy.lifecycle import TransitionCallbackReturn  # noqa: E402
-from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
+from sensor_msgs.msg import PointCloud2  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 from vision_msgs.msg import Detection2D, Detection2DArray, ObjectHypothesisWithPose  # noqa: E402
 from visualization_msgs.msg import MarkerArray  # noqa: E402
@@ -34,7 +33,7 @@ from learned_energy_ros.ros.voxel_node import VoxelReconstructorNode  # noqa: E4
 
 pytestmark = pytest.mark.timeout(60)
 CAM = Camera.pinhole(100.0, 100.0, 79.5, 59.5, 160, 120, "camera_optical_frame")
-SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
+SUCCESS = TransitionCallbackReturn.SUCCESS
 COS15 = math.cos(math.radians(15))
 R = 16
 
@@ -60,18 +59,16 @@ D_B = 1.0 + 0.15 / math.sqrt(1 + 0.45 ** 2)
 BOX_B, NEAR_B, FAR_B = (110, 80, 30, 30), D_B * (1 - 0.18 * COS15), D_B * (1 + 0.18 * COS15)
 
 
-class DetectionDriver(SpinningTestNode):
+class DetectionDriver(ImageDriver):
     """Publishes image + camera_info + detections; records ~/occupancy and ~/occupancy_markers by stamp."""
 
     def __init__(self):
-        super().__init__("vox_detection_driver")
-        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self.pub_image = self.node.create_publisher(Image, "/d/image", qos)
-        self.pub_info = self.node.create_publisher(CameraInfo, "/d/camera_info", qos)
-        self.pub_det = self.node.create_publisher(Detection2DArray, "/d/detections", qos)
+        super().__init__("vox_detection_driver", "/d")
+        self.pub_det = self.node.create_publisher(Detection2DArray, "/d/detections", self.qos)
         self.clouds, self.markers = {}, {}
-        self.node.create_subscription(PointCloud2, "/voxel_reconstructor/occupancy", self.store_by_stamp(self.clouds), qos)
-        self.node.create_subscription(MarkerArray, "/voxel_reconstructor/occupancy_markers", self._on_markers, qos)
+        self.node.create_subscription(PointCloud2, "/voxel_reconstructor/occupancy", self.store_by_stamp(self.clouds),
+                                      self.qos)
+        self.node.create_subscription(MarkerArray, "/voxel_reconstructor/occupancy_markers", self._on_markers, self.qos)
         self.start()
 
     def _on_markers(self, msg):
@@ -82,18 +79,14 @@ class DetectionDriver(SpinningTestNode):
 
     def send(self, stamp: float, detections, markers: bool = True, wait: float = 8.0):
         """Publish one frame with ``detections``; return (cloud, markers) once they arrived (None on timeout)."""
-        header = Header(stamp=sec_to_stamp(stamp), frame_id=CAM.frame_id)
         rgb = np.random.default_rng(0).integers(0, 255, (CAM.height, CAM.width, 3), dtype=np.uint8)
-        self.pub_image.publish(rgb_to_image(rgb, header, "rgb8"))
-        self.pub_info.publish(camera_to_camera_info(CAM, header))
+        header = self.publish_frame(stamp, rgb_to_image(rgb, Header(), "rgb8"), CAM)
         self.pub_det.publish(Detection2DArray(header=header, detections=list(detections)))
-        key, deadline = (header.stamp.sec, header.stamp.nanosec), time.time() + wait
-        while time.time() < deadline:
-            with self.lock:
-                if key in self.clouds and (key in self.markers or not markers):
-                    return self.clouds[key], self.markers.get(key)
-            time.sleep(0.01)
-        return None
+        if not self.wait_stored(header, [self.clouds, self.markers] if markers else [self.clouds], wait):
+            return None
+        key = (header.stamp.sec, header.stamp.nanosec)
+        with self.lock:
+            return self.clouds[key], self.markers.get(key)
 
 
 @pytest.fixture(scope="module")
@@ -169,17 +162,6 @@ def test_without_vision_msgs_the_node_says_why_and_uses_roi(ctx, checkpoint, mon
     try:
         assert node.trigger_configure() == SUCCESS and node._detection_type is None
         assert any("vision_msgs is not importable" in w for w in node.log.warnings)
-    finally:
-        node.destroy_node()
-
-
-def test_plane_frame_without_tf2_ros_fails_configure_with_the_reason(ctx, checkpoint, monkeypatch):
-    monkeypatch.setitem(sys.modules, "tf2_ros", None)
-    node = spy_node(VoxelReconstructorNode, ctx, "vox_no_tf", device="cpu", checkpoint=checkpoint,
-                    plane_frame="base_footprint")
-    try:
-        assert node.trigger_configure() == FAILURE and node.reconstructor is None
-        assert any("needs tf2_ros" in e for e in node.log.errors)
     finally:
         node.destroy_node()
 

@@ -15,17 +15,15 @@ pytest.importorskip("rclpy", reason="rclpy is not installed")
 pytest.importorskip("nav_msgs", reason="nav_msgs is not installed (pip: ros-nav-msgs)")
 
 from nav_msgs.msg import OccupancyGrid  # noqa: E402
-from rclpy.parameter import Parameter  # noqa: E402
-from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
+from sensor_msgs.msg import PointCloud2  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
+from rclpy.parameter import Parameter  # noqa: E402
 
 from learned_energy_ros.core.camera import Camera  # noqa: E402
 from learned_energy_ros.core.rotations import quaternion_to_matrix  # noqa: E402
-from learned_energy_ros.ros.conversions import camera_to_camera_info, sec_to_stamp  # noqa: E402
 from learned_energy_ros.ros.images import rgb_to_image  # noqa: E402
 from learned_energy_ros.ros.run import NodeRunner  # noqa: E402
-from ros_fixtures import SpinningTestNode, slab_voxel_checkpoint  # noqa: E402
+from ros_fixtures import ImageDriver, slab_voxel_checkpoint  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 CAM = Camera.pinhole(100.0, 100.0, 79.5, 59.5, 160, 120, "camera_optical_frame")  # normalized x in [-0.8, 0.8]
@@ -33,37 +31,28 @@ RES, SIZE, ORIGIN = 0.1, (4.0, 5.0), (0.0, -2.5)  # columns: x = 0.1 col; rows: 
 FREE, UNKNOWN, OCCUPIED = 0, -1, 100
 
 
-class GridDriver(SpinningTestNode):
+class GridDriver(ImageDriver):
     """Publishes image + camera_info; records ~/occupancy and ~/occupancy_grid by stamp."""
 
     def __init__(self):
-        super().__init__("vox_grid_driver")
-        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self.pub_image = self.node.create_publisher(Image, "/g/image", qos)
-        self.pub_info = self.node.create_publisher(CameraInfo, "/g/camera_info", qos)
+        super().__init__("vox_grid_driver", "/g")
         self.clouds, self.grids = {}, {}
-        self.node.create_subscription(PointCloud2, "/voxel_reconstructor/occupancy", self.store_by_stamp(self.clouds), qos)
+        self.node.create_subscription(PointCloud2, "/voxel_reconstructor/occupancy", self.store_by_stamp(self.clouds),
+                                      self.qos)
         self.node.create_subscription(OccupancyGrid, "/voxel_reconstructor/occupancy_grid",
-                                      self.store_by_stamp(self.grids), qos)
+                                      self.store_by_stamp(self.grids), self.qos)
         self.start()
 
     def send(self, stamp: float, grid: bool = True, wait: float = 8.0):
         """Publish one frame; return (cloud, grid) once both arrived (``grid=False``: the cloud, and a grid
         if one arrives within a second), None on timeout."""
-        header = Header(stamp=sec_to_stamp(stamp), frame_id=CAM.frame_id)
         rgb = np.random.default_rng(0).integers(0, 255, (CAM.height, CAM.width, 3), dtype=np.uint8)
-        self.pub_image.publish(rgb_to_image(rgb, header, "rgb8"))
-        self.pub_info.publish(camera_to_camera_info(CAM, header))
-        key, deadline = (header.stamp.sec, header.stamp.nanosec), time.time() + wait
-        while time.time() < deadline:
-            with self.lock:
-                if key in self.clouds and (key in self.grids or not grid):
-                    break
-            time.sleep(0.01)
-        else:
+        header = self.publish_frame(stamp, rgb_to_image(rgb, Header(), "rgb8"), CAM)
+        if not self.wait_stored(header, [self.clouds, self.grids] if grid else [self.clouds], wait):
             return None
         if not grid:
             time.sleep(1.0)
+        key = (header.stamp.sec, header.stamp.nanosec)
         with self.lock:
             return self.clouds[key], self.grids.get(key)
 
