@@ -150,7 +150,7 @@ def main(argv=None) -> int:
     failed = []
     for package in todo:
         start = time.perf_counter()
-        log(f"{package}: building into {prefix} (first time only, ~10-60 s)")
+        log(f"{package}: building into {prefix} (once; about a minute or two on 2 cores)")
         try:
             build(package, prefix, args.jobs)
         except (RuntimeError, OSError) as err:

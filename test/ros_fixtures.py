@@ -206,6 +206,17 @@ class Driver(SpinningTestNode):
             time.sleep(0.005)
         return None
 
+class StampClock:
+    """Strictly increasing stamps shared by the tests of a module (the node rejects going back)."""
+
+    def __init__(self, start: float):
+        self.t = start
+
+    def next(self, dt: float = 1 / 15) -> float:
+        self.t += dt
+        return self.t
+
+
 def wait_until(predicate, timeout: float = 5.0) -> bool:
     """Poll ``predicate`` every 10 ms until it is true (True) or ``timeout`` s pass (False)."""
     deadline = time.time() + timeout

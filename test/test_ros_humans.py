@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("rclpy", reason="rclpy is not installed")
 
-from ros_fixtures import (CAM_A, SpinningTestNode, lifter_checkpoint, moving_person,  # noqa: E402
+from ros_fixtures import (CAM_A, SpinningTestNode, StampClock, lifter_checkpoint, moving_person,  # noqa: E402
                           require_interfaces, wait_until)
 
 pytestmark = pytest.mark.timeout(120)
@@ -117,13 +117,7 @@ def quat_matrix(q) -> np.ndarray:
     return Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()
 
 
-class Clock:
-    t = 300.0
-
-    @classmethod
-    def next(cls, dt=1 / 15):
-        cls.t += dt
-        return cls.t
+Clock = StampClock(300.0)
 
 
 def two_people(k: int) -> np.ndarray:
@@ -223,3 +217,18 @@ def test_box_hints_give_tracked_boxes_ids_to_people():
     assert apply_box_hints(frame, msg, ["person"], table) == 2
     assert list(frame.person_ids) == [table("trk_2"), table("trk_7")]
 
+
+
+def test_rviz_humans_view_names_tf_and_topics_the_node_has(system):
+    """rviz/humans.rviz: a TF display, and every topic it names exists on a pose_lifter (here in namespace /ha)."""
+    import yaml
+    from learned_energy_ros.data.paths import package_root
+    config = yaml.safe_load((package_root() / "rviz" / "humans.rviz").read_text())
+    displays = config["Visualization Manager"]["Displays"]
+    assert {"rviz_default_plugins/TF", "rviz_default_plugins/MarkerArray", "rviz_default_plugins/Image"} <= {
+        d["Class"] for d in displays if d.get("Enabled")}
+    node, _, _ = system
+    graph = {name.removeprefix("/ha") for name, _ in node.get_topic_names_and_types()}
+    named = {d["Topic"]["Value"] for d in displays if "Topic" in d}
+    assert named and named <= graph, named - graph
+    assert "/tf" in graph
