@@ -28,6 +28,7 @@ ROS_WHEELS = [
     "ros-geometry-msgs",
     "ros-std-msgs",
     "ros-diagnostic-msgs",
+    "ros-nav-msgs",  # voxel_reconstructor's ~/occupancy_grid
 ]
 
 # Tools that build the interface packages PyPI lacks (tf2_msgs, vision_msgs, hri_msgs) from

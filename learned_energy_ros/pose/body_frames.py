@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from learned_energy_ros.core.rotations import rotation_to_quaternion
 from learned_energy_ros.core.skeleton import get_skeleton
 
 __all__ = ["REP155_FRAME_STEMS", "BodyFrames", "body_frames", "rotation_to_quaternion", "frame_stems"]
@@ -88,20 +89,3 @@ def body_frames(joints, skeleton) -> BodyFrames:
     rotations = np.stack([forward, left, up], axis=-1)  # (N, 3, 3) columns x, y, z
     local = np.einsum("nji,nkj->nki", rotations, joints - origin[:, None])  # R^T (p - o)
     return BodyFrames(origin, rotations, rotation_to_quaternion(rotations), local, frame_stems(layout))
-
-
-def rotation_to_quaternion(rotations) -> np.ndarray:
-    """Convert (N, 3, 3) rotation matrices to (N, 4) unit quaternions (x, y, z, w), w >= 0."""
-    r = np.asarray(rotations, dtype=np.float64).reshape(-1, 3, 3)
-    trace = np.trace(r, axis1=1, axis2=2)  # (N,)
-    # one candidate per largest diagonal term (Shepperd's method): the best conditioned is kept
-    candidates = np.stack([
-        np.stack([r[:, 2, 1] - r[:, 1, 2], r[:, 0, 2] - r[:, 2, 0], r[:, 1, 0] - r[:, 0, 1], 1 + trace], -1),
-        np.stack([1 + 2 * r[:, 0, 0] - trace, r[:, 0, 1] + r[:, 1, 0], r[:, 0, 2] + r[:, 2, 0], r[:, 2, 1] - r[:, 1, 2]], -1),
-        np.stack([r[:, 0, 1] + r[:, 1, 0], 1 + 2 * r[:, 1, 1] - trace, r[:, 1, 2] + r[:, 2, 1], r[:, 0, 2] - r[:, 2, 0]], -1),
-        np.stack([r[:, 0, 2] + r[:, 2, 0], r[:, 1, 2] + r[:, 2, 1], 1 + 2 * r[:, 2, 2] - trace, r[:, 1, 0] - r[:, 0, 1]], -1),
-    ], axis=1)  # (N, 4 candidates, 4)
-    best = np.argmax(np.stack([trace, r[:, 0, 0], r[:, 1, 1], r[:, 2, 2]], -1), axis=-1)  # (N,)
-    q = candidates[np.arange(len(r)), best]
-    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
-    return np.where(q[:, 3:] < 0, -q, q)
