@@ -159,7 +159,7 @@ def test_tracked_lists_exactly_the_tracked_bodies_and_per_body_topics_follow_the
         first = driver.send(Clock.next(2.0), two_people(1))  # earlier tracks have timed out
         assert wait_until(lambda: first in driver.tracked, 10), "no /humans/bodies/tracked"
         assert sorted(driver.tracked[first].ids) == ["b0", "b1"]
-        assert driver.node.count_publishers("/humans/bodies/b1/roi") == 1
+        assert wait_until(lambda: driver.node.count_publishers("/humans/bodies/b1/roi") == 1)
         assert wait_until(lambda: driver.node.count_publishers("/humans/bodies/b0/skeleton2d") == 1)
         node.set_parameters([Parameter("track_timeout", value=0.2)])
         for k in range(2, 6):  # person 1 leaves; after the timeout its track dies
@@ -181,12 +181,12 @@ def test_tracked_lists_exactly_the_tracked_bodies_and_per_body_topics_follow_the
 
 
 def test_skeleton2d_input_gives_the_same_3d_as_the_keypoint_cloud(system):
-    _, hri_node, driver = system
+    _, _, driver = system
     key = driver.send(Clock.next(), two_people(6), skeletons=True)
     assert wait_until(lambda: key in driver.joints["a"] and key in driver.joints["b"], 10), \
         f"joints from the cloud node: {key in driver.joints['a']}, from the Skeleton2D node: {key in driver.joints['b']}"
     cloud, hri = joints_of(driver.joints["a"][key]), joints_of(driver.joints["b"][key])
-    assert len(hri) == 2 and hri_node.stats.counts["frames_processed"] >= 1
+    assert len(hri) == 2
     # the cloud's persons 0, 1 and the detector's alice, bob are the same people in the same order
     for (_, a), (_, b) in zip(sorted(cloud.items()), sorted(hri.items())):
         assert np.abs(a - b).max() < 1e-3, f"3D differs by {np.abs(a - b).max():.5f} m"

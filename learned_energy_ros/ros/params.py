@@ -101,7 +101,7 @@ _NODE_CHECKS = {
     "cameras": (lambda v: len(set(v)) == len(v) and all(re.fullmatch(r"/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*", c)
                                                         for c in v), "distinct namespaces like cam0 or front/left"),
     "body_id_prefix": (lambda v: re.fullmatch(ID_PREFIX_PATTERN, v) is not None, "a letter then letters, digits or _"),
-    "hri_namespace": (lambda v: re.fullmatch(_NAMESPACE, v) is not None, "an absolute namespace like /humans/bodies"),
+    "hri_namespace": (lambda v: re.fullmatch(_NAMESPACE, v) is not None, "a namespace like /humans/bodies"),
     "skeleton2d_input": (lambda v: v == "" or re.fullmatch(_NAMESPACE, v) is not None, "empty or a namespace like /humans/bodies"),
 }
 
