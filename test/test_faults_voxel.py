@@ -3,6 +3,7 @@
 A tiny untrained model (outputs' geometry does not depend on training); publishers
 replaced by recorders and the logger by a spy, like test_faults_pose.py.
 """
+import sys
 import time
 
 import numpy as np
@@ -181,6 +182,22 @@ def test_invalid_parameters_are_refused(node):
         assert not result.successful and result.reason, (name, value)
 
 
+@pytest.mark.parametrize("params, blocked, reason", [
+    ({"camera_height": 1.0, "support_plane": [0.0, -1.0, 0.0, 1.0]}, None, "both set the support plane"),
+    ({"plane_frame": "base_footprint"}, "tf2_ros", "needs tf2_ros"),  # TF asked for, tf2_ros not importable
+])
+def test_unusable_startup_parameters_fail_configure_with_the_reason(ctx, tiny_checkpoint, monkeypatch, params,
+                                                                   blocked, reason):
+    if blocked:
+        monkeypatch.setitem(sys.modules, blocked, None)  # import fails
+    bad = make_node(ctx, f"vox_bad_{len(params)}_{bool(blocked)}", device="cpu", checkpoint=tiny_checkpoint, **params)
+    try:
+        assert bad.trigger_configure() == FAILURE and bad.reconstructor is None
+        assert any(reason in e for e in bad.log.errors)
+    finally:
+        bad.destroy_node()
+
+
 def test_out_of_order_frames_are_still_processed_when_valid(node):
     """The voxel node is per-frame (no state across frames): a late frame is reconstructed, not refused."""
     assert feed(node, *pair(stamp=Clock.t - 5.0)) is not None
@@ -218,7 +235,7 @@ def test_unexpected_error_is_counted_and_survived(node, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("CUDA out of memory")
     before = node.stats.skipped["internal_error"]
-    monkeypatch.setattr(node.reconstructor, "reconstruct", boom)
+    monkeypatch.setattr(node.reconstructor, "reconstruct_many", boom)  # the one model call per frame
     assert feed(node, *pair()) is None
     monkeypatch.undo()
     assert node.stats.skipped["internal_error"] == before + 1 and feed(node, *pair()) is not None

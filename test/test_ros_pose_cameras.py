@@ -104,3 +104,28 @@ def test_overlay_per_camera_when_switched_on_at_run_time(system):
         node.set_parameters([Parameter("publish_overlay", value=False)])
     assert drivers[1].pub_image.get_subscription_count() == 0 or wait_until(
         lambda: drivers[1].pub_image.get_subscription_count() == 0)
+
+
+def test_each_camera_gets_tf_frames_in_its_own_optical_frame_and_one_tracked_list(system):
+    from ros_fixtures import require_interfaces
+    require_interfaces("tf2_msgs", "hri_msgs")
+    from hri_msgs.msg import IdsList
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from tf2_msgs.msg import TFMessage
+    _, drivers = system
+    tf, tracked = [], []
+    node = drivers[0].node
+    subs = [node.create_subscription(TFMessage, "/tf", lambda m: tf.extend(m.transforms),
+                                     QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)),
+            node.create_subscription(IdsList, "/humans/bodies/tracked", tracked.append, 10)]
+    try:
+        assert wait_until(lambda: node.count_subscribers("/tf") >= 1 and node.count_publishers("/tf") >= 1)
+        send_both(drivers, 210.0, [(CAM_A, cloud(CAM_A, COCO[5][None], (3,))), (CAM_B, cloud(CAM_B, COCO[5][None], (5,)))])
+        parents = lambda: {t.child_frame_id: t.header.frame_id for t in tf if t.header.stamp.sec == 210}  # noqa: E731
+        assert wait_until(lambda: {"body_cam0_b3", "body_cam1_b5"} <= set(parents())), sorted(parents())
+        assert parents()["body_cam0_b3"] == "camera_optical_frame" and parents()["body_cam1_b5"] == "cam1_optical_frame"
+        assert parents()["l_wrist_cam1_b5"] == "body_cam1_b5"
+        assert wait_until(lambda: any(sorted(m.ids) == ["cam0_b3", "cam1_b5"] for m in tracked)), [m.ids for m in tracked]
+    finally:
+        for sub in subs:
+            node.destroy_subscription(sub)

@@ -126,3 +126,26 @@ def test_fusion_settings_that_cannot_work_fail_configure_with_the_reason(ctx, tm
         assert node.fusion is None and node.pipeline is None and expected in node.log.errors[-1], node.log.errors
     finally:
         node.destroy_node()
+
+
+def test_fused_people_get_tf_frames_in_the_common_frame(system):
+    from ros_fixtures import require_interfaces
+    require_interfaces("tf2_msgs")
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from tf2_msgs.msg import TFMessage
+    _, drivers, _ = system
+    tf = []
+    node = drivers[0].node
+    sub = node.create_subscription(TFMessage, "/tf", lambda m: tf.extend(m.transforms),
+                                   QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+    try:
+        assert wait_until(lambda: node.count_publishers("/tf") >= 1 and sub.get_publisher_count() >= 1)
+        both = COCO[4][None]
+        a, _ = send_both(drivers, 320.0, [(CAM_A, cloud(CAM_A, both, (3,))), (CAM1, cloud(CAM1, SIDE.to_camera(both), (7,)))])
+        assert a is not None
+        people = sorted(set(cloud_to_structured(a)["person"].tolist()))
+        bodies = lambda: {t.child_frame_id: t.header.frame_id for t in tf if t.header.stamp.sec == 320}  # noqa: E731
+        assert wait_until(lambda: all(f"body_b{p}" in bodies() for p in people)), (people, sorted(bodies()))
+        assert all(bodies()[f"body_b{p}"] == "world" for p in people)  # parent: the fused (common) frame
+    finally:
+        node.destroy_subscription(sub)

@@ -18,7 +18,7 @@ from learned_energy_ros.ros.clouds import KEYPOINT_FIELDS, cloud_to_structured, 
 from learned_energy_ros.ros.conversions import camera_to_camera_info  # noqa: E402
 from learned_energy_ros.ros.images import rgb_to_image  # noqa: E402
 from learned_energy_ros.ros.run import NodeRunner  # noqa: E402
-from ros_fixtures import CAM_A, CAM_B, Driver, lifter_checkpoint, moving_person  # noqa: E402
+from ros_fixtures import CAM_A, CAM_B, Driver, StampClock, lifter_checkpoint, moving_person  # noqa: E402
 from ros_fixtures import wait_until as wait_for  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
@@ -40,14 +40,7 @@ def system(tmp_path_factory):
             driver.close()
 
 
-class Clock:
-    """Strictly increasing stamps shared by the tests of this module (the node rejects going back)."""
-    t = 100.0
-
-    @classmethod
-    def next(cls, dt=1 / 15):
-        cls.t += dt
-        return cls.t
+Clock = StampClock(100.0)
 
 
 def cloud_for(camera, joints_coco, ids=(0,), noise=0.0, rng=None):

@@ -105,7 +105,8 @@ def test_camera_groups_run_in_separate_processes_with_unchanged_topics():
         topics = [f"/cam{i}/pose_lifter/joints" for i in range(3)]
         groups = {"/pose_group0/pose_lifter", "/pose_group1/pose_lifter"}
         names = lambda: {f"{ns.rstrip('/')}/{n}" for n, ns in node.get_node_names_and_namespaces()}  # noqa: E731
-        up = lambda: all(node.count_publishers(t) == 1 for t in topics) and groups <= names()  # noqa: E731
+        up = lambda: (all(node.count_publishers(t) == 1 for t in topics) and groups <= names()  # noqa: E731
+                      and node.count_subscribers("/cam2/keypoints") == 1)  # inputs come last (on activation)
         deadline = time.time() + 60
         while time.time() < deadline and not up():
             time.sleep(0.2)

@@ -4,7 +4,6 @@ The node runs in a NodeRunner (its own context) with a tiny untrained checkpoint
 (the geometry of the outputs does not depend on training); a driver node in
 another context publishes image + CameraInfo and records the outputs.
 """
-import time
 
 import numpy as np
 import pytest
@@ -13,20 +12,18 @@ pytest.importorskip("rclpy", reason="rclpy is not installed")
 
 import torch  # noqa: E402
 from rclpy.parameter import Parameter  # noqa: E402
-from rclpy.qos import QoSProfile, ReliabilityPolicy  # noqa: E402
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2  # noqa: E402
+from sensor_msgs.msg import Image, PointCloud2  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 from visualization_msgs.msg import Marker, MarkerArray  # noqa: E402
 
 from learned_energy_ros.core.camera import Camera  # noqa: E402
 from learned_energy_ros.ros.clouds import cloud_to_structured  # noqa: E402
-from learned_energy_ros.ros.conversions import camera_to_camera_info, sec_to_stamp  # noqa: E402
 from learned_energy_ros.ros.images import rgb_to_image  # noqa: E402
 from learned_energy_ros.ros.run import NodeRunner  # noqa: E402
 from learned_energy_ros.vox.checkpoint import save_checkpoint  # noqa: E402
 from learned_energy_ros.vox.dataset import ViewConfig  # noqa: E402
 from learned_energy_ros.vox.model import IGEConfig, IGEVoxelModel  # noqa: E402
-from ros_fixtures import SpinningTestNode  # noqa: E402
+from ros_fixtures import ImageDriver  # noqa: E402
 
 pytestmark = pytest.mark.timeout(60)
 R = 16
@@ -34,24 +31,17 @@ CAM = Camera(np.array([[120.0, 0, 79.5], [0, 120, 59.5], [0, 0, 1]]), [-0.05, 0.
              "camera_optical_frame")
 
 
-class VoxDriver(SpinningTestNode):
+class VoxDriver(ImageDriver):
     """Publishes image + camera_info, records ~/occupancy and ~/occupancy_markers by stamp."""
 
     def __init__(self):
-        super().__init__("vox_test_driver")
-        qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-        self.pub_image = self.node.create_publisher(Image, "/v/image", qos)
-        self.pub_info = self.node.create_publisher(CameraInfo, "/v/camera_info", qos)
+        super().__init__("vox_test_driver", "/v")
         self.clouds, self.markers = {}, {}
-        self.node.create_subscription(PointCloud2, "/voxel_reconstructor/occupancy", self._store(self.clouds), qos)
-        self.node.create_subscription(MarkerArray, "/voxel_reconstructor/occupancy_markers", self._store_markers, qos)
+        self.node.create_subscription(PointCloud2, "/voxel_reconstructor/occupancy", self.store_by_stamp(self.clouds),
+                                      self.qos)
+        self.node.create_subscription(MarkerArray, "/voxel_reconstructor/occupancy_markers", self._store_markers,
+                                      self.qos)
         self.start()
-
-    def _store(self, table):
-        def callback(msg):
-            with self.lock:
-                table[(msg.header.stamp.sec, msg.header.stamp.nanosec)] = msg
-        return callback
 
     def _store_markers(self, msg):
         with self.lock:
@@ -62,18 +52,12 @@ class VoxDriver(SpinningTestNode):
         self.wait_for((self.pub_image, self.pub_info), "/voxel_reconstructor/occupancy", "voxel_reconstructor", timeout)
 
     def send(self, stamp: float, image: Image, wait: float = 8.0):
-        header = Header(stamp=sec_to_stamp(stamp), frame_id="camera_optical_frame")
-        image.header = header
-        self.pub_image.publish(image)
-        self.pub_info.publish(camera_to_camera_info(CAM, header))
+        header = self.publish_frame(stamp, image, CAM)
+        if not self.wait_stored(header, [self.clouds, self.markers], wait):
+            return None
         key = (header.stamp.sec, header.stamp.nanosec)
-        deadline = time.time() + wait
-        while time.time() < deadline:
-            with self.lock:
-                if key in self.clouds and key in self.markers:
-                    return self.clouds[key], self.markers[key]
-            time.sleep(0.01)
-        return None
+        with self.lock:
+            return self.clouds[key], self.markers[key]
 
 
 @pytest.fixture(scope="module")

@@ -139,6 +139,9 @@ _COCO18 = (
     "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip",
     "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear",
 )
+# hri_msgs/Skeleton2D (ROS4HRI, REP-155): OpenPose COCO-18, but with the eyes and ears
+# ordered left before right (its constants LEFT_EYE=14 ... RIGHT_EAR=17).
+_HRI18 = _COCO18[:14] + ("left_eye", "right_eye", "left_ear", "right_ear")
 _OPENPOSE_TRUNK = (
     ("nose", "thorax"), ("thorax", "left_shoulder"), ("thorax", "right_shoulder"),
     ("thorax", "left_hip"), ("thorax", "right_hip"),
@@ -183,6 +186,7 @@ def register_skeleton(name: str, joints, bones, root: str | None = None) -> Skel
 register_skeleton("h36m17", _H36M17, _H36M_BONES, root="pelvis")
 register_skeleton("coco17", _COCO17, _FACE_BONES + _LIMBS + _TORSO_BOX)
 register_skeleton("coco18", _COCO18, _LIMBS + _OPENPOSE_TRUNK + _chain("right_ear", "right_eye", "nose", "left_eye", "left_ear"))
+register_skeleton("hri18", _HRI18, _LIMBS + _OPENPOSE_TRUNK + _chain("right_ear", "right_eye", "nose", "left_eye", "left_ear"))
 register_skeleton("body25", _BODY25, _LIMBS + _OPENPOSE_TRUNK + _chain("right_ear", "right_eye", "nose", "left_eye", "left_ear") + (("pelvis", "left_hip"), ("pelvis", "right_hip")) + _FEET, root="pelvis")
 register_skeleton(
     "mediapipe33",

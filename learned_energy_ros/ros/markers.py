@@ -18,7 +18,7 @@ from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.marker_cdr import MarkerSpec, marker_array_cdr
 
 __all__ = ["skeletons_to_markers", "skeletons_to_cdr", "delete_markers", "delete_cdr", "cube_list_marker",
-           "cube_list_cdr", "track_color", "MARKER_IDS"]
+           "cube_list_cdr", "cube_lists_cdr", "track_color", "MARKER_IDS"]
 
 #: Marker ids inside each person's namespace (stable, so updates replace in RViz).
 MARKER_IDS = {"joints": 0, "bones": 1, "label": 2}
@@ -119,15 +119,27 @@ def cube_list_cdr(header, centers, size: float, colors=None, ns: str = "occupanc
         size: cube edge length in meters.
         colors: (P, 4) RGBA in [0, 1] per cube, or None for a uniform grey.
     """
-    centers = np.asarray(centers, dtype=np.float64).reshape(-1, 3)
-    if colors is not None:
-        colors = np.asarray(colors, dtype=np.float64).reshape(-1, 4)
-        if colors.shape[0] != centers.shape[0]:
-            raise ConversionError(f"{centers.shape[0]} cubes but {colors.shape[0]} colours")
-    size = float(size)
-    spec = MarkerSpec(ns, int(marker_id), Marker.CUBE_LIST, Marker.ADD, scale=(size, size, size), color=_GREY,
-                      lifetime=_duration(lifetime_s), points=centers, colors=colors)
-    return marker_array_cdr(_stamp(header), header.frame_id, [spec])
+    return cube_lists_cdr(header, [(ns, marker_id, centers, size, colors)], lifetime_s)
+
+
+def cube_lists_cdr(header, cubes, lifetime_s: float = 0.0) -> bytes:
+    """Serialized MarkerArray of one CUBE_LIST marker per entry of ``cubes``.
+
+    Args:
+        cubes: ``[(ns, id, centers (P, 3), size, colors (P, 4) or None), ...]`` (see ``cube_list_cdr``).
+        lifetime_s: lifetime of every marker.
+    """
+    specs = []
+    for ns, marker_id, centers, size, colors in cubes:
+        centers = np.asarray(centers, dtype=np.float64).reshape(-1, 3)
+        if colors is not None:
+            colors = np.asarray(colors, dtype=np.float64).reshape(-1, 4)
+            if colors.shape[0] != centers.shape[0]:
+                raise ConversionError(f"{centers.shape[0]} cubes but {colors.shape[0]} colours")
+        size = float(size)
+        specs.append(MarkerSpec(str(ns), int(marker_id), Marker.CUBE_LIST, Marker.ADD, scale=(size, size, size),
+                                color=_GREY, lifetime=_duration(lifetime_s), points=centers, colors=colors))
+    return marker_array_cdr(_stamp(header), header.frame_id, specs)
 
 
 def cube_list_marker(header, centers, size: float, colors=None, ns: str = "occupancy", marker_id: int = 0,

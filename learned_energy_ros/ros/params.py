@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from learned_energy_ros.core.unrolled import MAX_STEPS
+from learned_energy_ros.ros.body_tf import ID_PREFIX_PATTERN
 
 POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "device": ("auto", "Torch device for the lifter: auto (CUDA when available, else CPU), cpu, cuda or cuda:N.", "configure"),
@@ -41,6 +42,13 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "warn_period": (5.0, "Minimum seconds between two warnings with the same reason.", "frame"),
     "use_message_filters": (True, "Use message_filters for synchronization when importable (else the internal synchronizer).", "configure"),
     "cameras": ([], "Camera namespaces served by this one node, e.g. [cam0, cam1] (relative to the node namespace) or [/cam0, /cam1]: each has its own <cam>/camera_info, <cam>/keypoints (+ <cam>/image) inputs, its own tracks and <cam>/<node name>/skeletons, <cam>/<node name>/joints (+ overlay) outputs, the topics of one node per camera in namespace <cam>; the people of every ready camera are lifted in one batched call per tick. Empty: one camera on camera_info, keypoints, image -> ~/skeletons, ~/joints, ~/overlay.", "configure"),
+    "publish_tf": (True, "Broadcast TF per tracked person: body_<id> (hip midpoint, x forward, z up; parent: the camera optical frame) and one frame per joint named as REP-155 does (l_wrist_<id>, torso_<id>, ...; parent: body_<id>), at the input stamp. Needs tf2_msgs (built by scripts/env.sh for pip installs).", "frame"),
+    "publish_hri": (True, "Publish the REP-155 body topics when hri_msgs is installed: <hri_namespace>/tracked (IdsList) and per body <hri_namespace>/<id>/skeleton2d (Skeleton2D) and /roi (NormalizedRegionOfInterest2D).", "frame"),
+    "hri_namespace": ("/humans/bodies", "Namespace of the REP-155 body topics this node publishes.", "configure"),
+    "body_id_prefix": ("b", "Body ids are <prefix><track id> (<camera>_<prefix><track id> with cameras), used in frames (body_b3) and topics (/humans/bodies/b3/roi); must start with a letter.", "configure"),
+    "skeleton2d_input": ("", "Take the 2D from a ROS4HRI body detector instead of the keypoint cloud: its body namespace (e.g. /humans/bodies of hri_fullbody; not this node's hri_namespace), whose <ns>/tracked and <ns>/<id>/skeleton2d (hri_msgs/Skeleton2D) are followed. Empty: the keypoints topic. One camera only.", "configure"),
+    "person_detections": (False, "Also subscribe to detections (vision_msgs/Detection2DArray): a person whose keypoints lie in a box with a tracking id takes that id as its detector id, a hint for association. One camera only.", "configure"),
+    "person_classes": (["person"], "Class ids of Detection2DArray boxes that are people (their best hypothesis); empty: every box.", "frame"),
     "fusion": (False, "With cameras: associate the people of all cameras and lift each once on the sum of the per-camera consistency energies, in the common frame of the extrinsics; fused skeletons (and people seen by one camera) go out on ~/skeletons and ~/joints with frame_id = that frame, instead of the per-camera outputs.", "configure"),
     "extrinsics": ("", "Camera poses for fusion: a camera rig YAML (frame_id + per camera translation and rotation, see README) or 'tf' (tf2 lookups of each CameraInfo frame_id in fusion_frame, when tf2_ros is importable).", "configure"),
     "fusion_frame": ("", "Common frame of the fused skeletons: required with extrinsics 'tf' (e.g. world or map); with a YAML it must be empty or equal to the file's frame_id.", "configure"),
@@ -78,6 +86,7 @@ def smoothing_parameters(enabled: bool) -> dict:
     return {key: POSE_LIFTER_PARAMETERS[key][0] for key in SMOOTHING_KEYS}
 
 
+_NAMESPACE = r"/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*"
 #: Node-level (not pipeline) checks: name -> (test, what is allowed).
 _NODE_CHECKS = {
     "sync_slop": (lambda v: 0 <= v <= 10, "in [0, 10] s"),
@@ -95,6 +104,9 @@ _NODE_CHECKS = {
                      f"an int in [1, {MAX_STEPS}]"),
     "cameras": (lambda v: len(set(v)) == len(v) and all(re.fullmatch(r"/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*", c)
                                                         for c in v), "distinct namespaces like cam0 or front/left"),
+    "body_id_prefix": (lambda v: re.fullmatch(ID_PREFIX_PATTERN, v) is not None, "a letter then letters, digits or _"),
+    "hri_namespace": (lambda v: re.fullmatch(_NAMESPACE, v) is not None, "a namespace like /humans/bodies"),
+    "skeleton2d_input": (lambda v: v == "" or re.fullmatch(_NAMESPACE, v) is not None, "empty or a namespace like /humans/bodies"),
 }
 
 
@@ -128,4 +140,7 @@ def refusal_reason(changes: dict, config=None) -> str | None:
                 qos_from_name(changes[key], 1)
     except (ValueError, KeyError, TypeError) as err:
         return str(err)
+    ins, outs = changes.get("skeleton2d_input"), changes.get("hri_namespace")
+    if ins and outs and ins.strip("/") == outs.strip("/"):
+        return f"skeleton2d_input={ins!r} is this node's own hri_namespace: it would read its own output"
     return None

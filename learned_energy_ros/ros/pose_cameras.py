@@ -124,6 +124,7 @@ class MultiCameraMixin:
             outputs = result_to_messages(result, cloud.header, lifetime)
             ch.pub_markers.publish(outputs.markers)
             ch.pub_joints.publish(outputs.joints)
+            self._publish_humans(result, cloud.header, ch.name)
             self.stats.count("skeletons_published", len(result.track_ids))
             if self.param("publish_overlay"):
                 self._publish_overlay(result, cloud, ch.images, ch.pub_overlay)

@@ -114,6 +114,7 @@ class FusionMixin:
         outputs = result_to_messages(result, header, float(self.param("marker_lifetime")))
         self.pub_markers.publish(outputs.markers)
         self.pub_joints.publish(outputs.joints)
+        self._publish_humans(result, header)  # TF in the common frame
         self.stats.count("skeletons_published", len(result.track_ids))
         self.stats.count("skeletons_fused", int(np.count_nonzero(result.views >= 2)))
 

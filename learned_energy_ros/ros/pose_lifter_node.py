@@ -30,7 +30,8 @@ from learned_energy_ros.ros.markers import delete_markers
 from learned_energy_ros.ros.params import POSE_LIFTER_PARAMETERS, pipeline_settings, refusal_reason
 from learned_energy_ros.ros.pose_cameras import MultiCameraMixin
 from learned_energy_ros.ros.pose_fusion import FusionMixin
-from learned_energy_ros.ros.pose_io import messages_to_frame, overlay_message, result_to_messages
+from learned_energy_ros.ros.pose_humans import HumanIOMixin
+from learned_energy_ros.ros.pose_io import overlay_message, result_to_messages
 from learned_energy_ros.ros.qos import qos_from_name
 from learned_energy_ros.ros.sync import StampBuffer, header_stamp_ns
 from learned_energy_ros.ros.worker import FrameWorker, spin_lifecycle_node
@@ -38,7 +39,7 @@ from learned_energy_ros.ros.worker import FrameWorker, spin_lifecycle_node
 __all__ = ["PoseLifterNode", "main"]
 
 
-class PoseLifterNode(FusionMixin, MultiCameraMixin, FrameWorker, LifecycleNode):
+class PoseLifterNode(HumanIOMixin, FusionMixin, MultiCameraMixin, FrameWorker, LifecycleNode):
     """Managed node lifting 2D keypoints to metric 3D skeletons in the camera optical frame."""
 
     def __init__(self, node_name: str = "pose_lifter", **kwargs):
@@ -67,7 +68,11 @@ class PoseLifterNode(FusionMixin, MultiCameraMixin, FrameWorker, LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         from learned_energy_ros.pose.lifter import load_lifter  # heavy (torch): only when configuring
         try:
-            config = PipelineConfig(**pipeline_settings({k: self.param(k) for k in POSE_LIFTER_PARAMETERS}))
+            values = {k: self.param(k) for k in POSE_LIFTER_PARAMETERS}
+            reason = refusal_reason(values)
+            if reason:
+                raise ValueError(reason)
+            config = PipelineConfig(**pipeline_settings(values))
             device = resolve_device(self.param("device"), bool(self.param("device_fallback")),
                                     self.get_logger().warning)
             lifter = load_lifter(self.param("checkpoint"), device=device)
@@ -102,9 +107,11 @@ class PoseLifterNode(FusionMixin, MultiCameraMixin, FrameWorker, LifecycleNode):
         self._image_qos = image
         if self.channels:
             self._activate_channels(sensor, depth)
+            self._activate_human_io(sensor)
         else:
             self._start_worker()
-            self._make_sync([(CameraInfo, "camera_info", sensor), (PointCloud2, "keypoints", sensor)])
+            if not self._activate_human_io(sensor):  # Skeleton2D input replaces the keypoint cloud
+                self._make_sync([(CameraInfo, "camera_info", sensor), (PointCloud2, "keypoints", sensor)])
         self._toggle_image_input(bool(self.param("publish_overlay")))
         self._entities.append(self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics))
         self.get_logger().info(f"active: sync {'message_filters' if self._mf else 'internal'}, "
@@ -137,6 +144,7 @@ class PoseLifterNode(FusionMixin, MultiCameraMixin, FrameWorker, LifecycleNode):
                 gone = self.pipeline.reset()
                 if gone:
                     self.pub_markers.publish(delete_markers(self._header_like(), gone))
+            self._deactivate_human_io()
             self._destroy_entities()
         return super().on_deactivate(state)
 
@@ -170,8 +178,7 @@ class PoseLifterNode(FusionMixin, MultiCameraMixin, FrameWorker, LifecycleNode):
     def _process(self, info: CameraInfo, cloud: PointCloud2) -> None:
         start = time.perf_counter()
         try:
-            frame = messages_to_frame(info, cloud, self.pipeline.config.input_skeleton)
-            result = self.pipeline.process(frame)
+            result = self.pipeline.process(self._frame_of(info, cloud))
         except FrameSkipped as skipped:
             self.stats.skip(skipped.reason)
             self._warn(skipped.reason, f"frame skipped: {skipped}")
@@ -180,6 +187,7 @@ class PoseLifterNode(FusionMixin, MultiCameraMixin, FrameWorker, LifecycleNode):
         outputs = result_to_messages(result, cloud.header, float(self.param("marker_lifetime")))
         self.pub_markers.publish(outputs.markers)
         self.pub_joints.publish(outputs.joints)
+        self._publish_humans(result, cloud.header)
         self.stats.count("skeletons_published", len(result.track_ids))
         if self.param("publish_overlay"):
             self._publish_overlay(result, cloud, self._images, self.pub_overlay)

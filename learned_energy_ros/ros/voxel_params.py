@@ -6,6 +6,8 @@ unconfigured; refused otherwise).
 """
 from __future__ import annotations
 
+import math
+
 from learned_energy_ros.core.unrolled import MAX_STEPS
 
 VOXEL_PARAMETERS: dict[str, tuple[object, str, str]] = {
@@ -16,6 +18,19 @@ VOXEL_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "near": (0.741, "Near end of the frustum depth range (m, optical z). With far: where the object is; fixes metric scale.", "frame"),
     "far": (1.259, "Far end of the frustum depth range (m). Training convention: near/far = d (1 -/+ sin(fov/2)) for an object at d.", "frame"),
     "roi": ([0, 0, 0, 0], "Region of interest [x, y, width, height] in raw pixels framing the object (all zero: the whole image).", "frame"),
+    "use_detections": (False, "Reconstruct one object per box of vision_msgs/Detection2DArray on 'detections' (synchronized with the image; batched in one model call) instead of roi. Needs vision_msgs; without it the node logs why and uses roi.", "configure"),
+    "max_objects": (8, "Most boxes reconstructed per frame (highest scores first); the rest are skipped and counted.", "frame"),
+    "box_padding": (1.2, "Each detection box is enlarged by this factor about its centre before reconstruction (the model was trained with a margin around objects); 1 to 4.", "frame"),
+    "plane_frame": ("", "TF frame whose z = 0 plane is the surface objects stand on (z up), e.g. base_footprint or a table frame; the camera pose comes from TF at each image stamp (needs tf2_ros). The occupancy grid is published in this frame. Empty: camera_height or support_plane.", "configure"),
+    "camera_height": (0.0, "Height of the camera above the support plane (m); > 0 sets the plane from camera_height and camera_pitch (0: not used).", "frame"),
+    "camera_pitch": (0.0, "Downward tilt of the camera's optical axis below horizontal (deg, -90 to 90), with camera_height.", "frame"),
+    "support_plane": ([0.0, 0.0, 0.0, 0.0], "The support plane as [a, b, c, d] with a x + b y + c z + d = 0 in the camera optical frame (all zero: not used).", "frame"),
+    "object_depth_ratio": (1.0, "Objects are taken as upright and this deep relative to their box width: the object's centre lies half a depth behind the box's bottom-edge contact (0 to 10).", "frame"),
+    "max_object_distance": (20.0, "Boxes whose bottom edge meets the plane farther than this (m) are skipped.", "frame"),
+    "publish_grid": (True, "Publish ~/occupancy_grid (nav_msgs/OccupancyGrid) when a support plane is set.", "frame"),
+    "grid_resolution": (0.05, "Cell size of ~/occupancy_grid (m).", "frame"),
+    "grid_size": ([4.0, 4.0], "Extent [x, y] of ~/occupancy_grid on the plane (m).", "frame"),
+    "grid_origin": ([0.0, -2.0], "Plane-frame [x, y] of the grid's corner cell (0, 0) (m); with camera_height/support_plane the plane frame has its origin below the camera, x ahead, y left.", "frame"),
     "num_steps": (0, "Unrolled descent steps per frame, 0 to 64 (0: the checkpoint's default; above 64 is refused).", "frame"),
     "occupancy_threshold": (0.5, "Voxels with probability above this are published.", "frame"),
     "sync_slop": (0.02, "Approximate-time synchronization slop between image and camera_info (s).", "sync"),
@@ -34,8 +49,20 @@ VOXEL_PARAMETERS: dict[str, tuple[object, str, str]] = {
 }
 
 
+#: Frame-level range checks: name -> (test, what is allowed).
+_RANGES = {
+    "max_objects": (lambda v: 1 <= v <= 64, "in [1, 64]"),
+    "box_padding": (lambda v: 1 <= v <= 4, "in [1, 4]"),
+    "camera_height": (lambda v: 0 <= v <= 1000, "in [0, 1000] m (0: not used)"),
+    "camera_pitch": (lambda v: -90 <= v <= 90, "in [-90, 90] deg"),
+    "object_depth_ratio": (lambda v: 0 <= v <= 10, "in [0, 10]"),
+    "max_object_distance": (lambda v: 0 < v <= 1000, "in (0, 1000] m"),
+    "grid_resolution": (lambda v: 0.001 <= v <= 10, "in [0.001, 10] m"),
+}
+
+
 def check_values(values: dict) -> None:
-    """Raise ValueError for inconsistent frame-level settings (near/far, threshold, roi, steps)."""
+    """Raise ValueError for inconsistent frame-level settings (depth range, plane, grid, boxes)."""
     near, far = float(values["near"]), float(values["far"])
     if not 0 < near < far:
         raise ValueError(f"need 0 < near < far, got near={near}, far={far}")
@@ -46,6 +73,43 @@ def check_values(values: dict) -> None:
         raise ValueError(f"roi must be [] or [x, y, width, height] >= 0, got {roi}")
     if not 0 <= int(values["num_steps"]) <= MAX_STEPS:
         raise ValueError(f"num_steps={values['num_steps']} must be in [0, {MAX_STEPS}]")
+    for name, (ok, allowed) in _RANGES.items():
+        if not (math.isfinite(float(values[name])) and ok(values[name])):
+            raise ValueError(f"{name}={values[name]!r} must be {allowed}")
+    sources = [name for name, used in (("plane_frame", bool(values["plane_frame"])),
+                                       ("camera_height", float(values["camera_height"]) > 0),
+                                       ("support_plane", any(values["support_plane"]))) if used]
+    if len(sources) > 1:
+        raise ValueError(f"{' and '.join(sources)} both set the support plane: keep one")
+    plane_from_parameters(values)
+    grid_spec(values)
+
+
+def plane_from_parameters(values: dict):
+    """The ``SupportPlane`` set by ``camera_height``/``camera_pitch`` or ``support_plane``, else None.
+
+    Raises:
+        ValueError: for an unusable plane (e.g. the camera on it).
+    """
+    from learned_energy_ros.vox.placement import SupportPlane
+    if float(values["camera_height"]) > 0:
+        return SupportPlane.from_height_pitch(float(values["camera_height"]), float(values["camera_pitch"]))
+    if any(values["support_plane"]):
+        return SupportPlane.from_coefficients(list(values["support_plane"]))
+    return None
+
+
+def grid_spec(values: dict):
+    """The ``GridSpec`` of ``grid_resolution``, ``grid_size``, ``grid_origin`` (ValueError when unusable)."""
+    from learned_energy_ros.vox.ground_grid import GridSpec
+    return GridSpec(float(values["grid_resolution"]), tuple(values["grid_size"]), tuple(values["grid_origin"]))
+
+
+def placement_config(values: dict):
+    """The ``PlacementConfig`` of the box parameters (``padding`` for detection boxes)."""
+    from learned_energy_ros.vox.objects import PlacementConfig
+    return PlacementConfig(float(values["box_padding"]), float(values["object_depth_ratio"]),
+                           float(values["max_object_distance"]), int(values["max_objects"]))
 
 
 def roi_or_none(roi) -> tuple | None:

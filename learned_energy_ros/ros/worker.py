@@ -121,11 +121,13 @@ class FrameWorker:
         """Synchronizer callback: queue the messages for the worker under the first one's header."""
         self._enqueue(msgs[0].header, *msgs)
 
-    def _activate_image_inputs(self, publishers: list) -> None:
+    def _activate_image_inputs(self, publishers: list, extra_inputs=()) -> None:
         """Finish ``on_activate`` of an image + camera_info node: /diagnostics, worker, synchronizer, timer.
 
         Args:
             publishers: the node's own publishers (destroyed again on deactivation).
+            extra_inputs: more ``(msg type, topic)`` synchronized after image and camera_info (sensor QoS);
+                their topics extend ``INPUT_NAMES`` for this activation.
         """
         from diagnostic_msgs.msg import DiagnosticArray
         from sensor_msgs.msg import CameraInfo, Image
@@ -137,7 +139,9 @@ class FrameWorker:
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", depth)
         self._entities = [*publishers, self.pub_diag]
         self._start_worker()
-        self._make_sync([(Image, "image", image), (CameraInfo, "camera_info", sensor)])
+        self.INPUT_NAMES = (*type(self).INPUT_NAMES, *(topic for _, topic in extra_inputs))
+        self._make_sync([(Image, "image", image), (CameraInfo, "camera_info", sensor),
+                         *((kind, topic, sensor) for kind, topic in extra_inputs)])
         self._entities.append(self.create_timer(float(self.param("diagnostics_period")), self._publish_diagnostics))
 
     def _deactivate_worker(self) -> None:

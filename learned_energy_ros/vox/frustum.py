@@ -61,14 +61,14 @@ class FrustumGrid:
     # ------------------------------------------------------------------ depth axis
     def depth_edges(self) -> np.ndarray:
         """Return the R + 1 depth bin boundaries (metres, increasing)."""
-        t = np.linspace(0.0, 1.0, self.resolution + 1)
-        if self.depth_bins == "linear":
-            return self.near + t * (self.far - self.near)
-        return 1.0 / (1.0 / self.near + t * (1.0 / self.far - 1.0 / self.near))
+        return self._depth(np.linspace(0.0, 1.0, self.resolution + 1))
 
     def depth_centers(self) -> np.ndarray:
         """Return the R bin-centre depths (metres); inverse bins use the 1/z midpoint."""
-        t = (np.arange(self.resolution) + 0.5) / self.resolution
+        return self._depth((np.arange(self.resolution) + 0.5) / self.resolution)
+
+    def _depth(self, t: np.ndarray) -> np.ndarray:
+        """Depth (m) at fraction ``t`` (...,) of the depth axis (0: near, 1: far) under the bin mode."""
         if self.depth_bins == "linear":
             return self.near + t * (self.far - self.near)
         return 1.0 / (1.0 / self.near + t * (1.0 / self.far - 1.0 / self.near))
@@ -122,6 +122,14 @@ class FrustumGrid:
         xy = self.camera.normalize(np.stack([u[ijk[:, 0]], v[ijk[:, 1]]], axis=-1))  # (P, 2)
         z = self.depth_centers()[ijk[:, 2]]  # (P,)
         return np.concatenate([xy * z[:, None], z[:, None]], axis=-1)
+
+    def bins_to_points(self, bins: np.ndarray) -> np.ndarray:
+        """Map continuous (i, j, k) coordinates (..., 3) to optical-frame points (..., 3) (``points_to_bins`` inverted)."""
+        bins = np.asarray(bins, dtype=np.float64)
+        R = self.resolution
+        px = np.stack([bins[..., 0] * self.camera.width / R - 0.5, bins[..., 1] * self.camera.height / R - 0.5], -1)
+        z = self._depth(bins[..., 2] / R)
+        return np.concatenate([self.camera.normalize(px) * z[..., None], z[..., None]], axis=-1)
 
     def points_to_bins(self, points: np.ndarray) -> np.ndarray:
         """Map optical-frame points (..., 3) to continuous (i, j, k) coordinates (..., 3)."""

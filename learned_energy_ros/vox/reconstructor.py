@@ -104,25 +104,48 @@ class Reconstructor:
         Raises:
             ReconstructionError: for bad images, image/camera size mismatch, ROI or depth range.
         """
+        return self.reconstruct_many(image, camera, [(roi, near, far)], steps)[0]
+
+    def reconstruct_many(self, image: np.ndarray, camera: Camera, views, steps: int | None = None) -> list[VoxelResult]:
+        """Reconstruct several objects of one image in one model call (a batch of canonical views).
+
+        Args:
+            image: (H, W, 3) uint8 RGB raw image of ``camera``.
+            camera: its calibration.
+            views: ``[(roi, near, far), ...]``, one per object; ``roi`` (x, y, w, h) raw pixels or None
+                (the whole image), ``near``/``far`` metres or None (the reconstructor's).
+            steps: descent steps (IGE); default the trained number.
+
+        Returns:
+            One ``VoxelResult`` per view, in order (empty for no views).
+
+        Raises:
+            ReconstructionError: for bad images, image/camera size mismatch, any bad ROI or depth range.
+        """
         check_image(image)
         if image.shape[:2] != (camera.height, camera.width):
             raise ReconstructionError(f"image is {image.shape[1]}x{image.shape[0]} but the camera is "
                                       f"{camera.width}x{camera.height}")
-        near = self.near if near is None else float(near)
-        far = self.far if far is None else float(far)
-        if not (math.isfinite(near) and math.isfinite(far) and 0 < near < far):
-            raise ReconstructionError(f"need 0 < near < far, got near={near}, far={far}")
         if steps is not None and not (isinstance(steps, (int, np.integer)) and 0 <= steps <= MAX_STEPS):
             raise ReconstructionError(f"steps must be an int in [0, {MAX_STEPS}], got {steps!r}")
-        try:
-            canon, cam = resample_to_canonical(image, camera, self.view.image_size, roi)
-        except ValueError as err:
-            raise ReconstructionError(str(err)) from None
+        canons, grids = [], []
+        for roi, near, far in views:
+            near = self.near if near is None else float(near)
+            far = self.far if far is None else float(far)
+            if not (math.isfinite(near) and math.isfinite(far) and 0 < near < far):
+                raise ReconstructionError(f"need 0 < near < far, got near={near}, far={far}")
+            try:
+                canon, cam = resample_to_canonical(image, camera, self.view.image_size, roi)
+            except ValueError as err:
+                raise ReconstructionError(str(err)) from None
+            canons.append(canon)
+            grids.append(FrustumGrid(cam, self.resolution, near, far, self.view.depth_bins))
+        if not canons:
+            return []
         with torch.no_grad():
-            its = self.model(image_to_tensor(canon[None]).to(self.device), steps=steps)
-        occ = torch.sigmoid(its[-1][0]).float().cpu().numpy()  # (R, R, R)
-        grid = FrustumGrid(cam, self.resolution, near, far, self.view.depth_bins)
-        return VoxelResult(occ.astype(np.float32), grid, canon, len(its) - 1)
+            its = self.model(image_to_tensor(np.stack(canons)).to(self.device), steps=steps)
+        occ = torch.sigmoid(its[-1]).float().cpu().numpy()  # (B, R, R, R)
+        return [VoxelResult(o.astype(np.float32), g, c, len(its) - 1) for o, g, c in zip(occ, grids, canons)]
 
 
 def load_reconstructor(checkpoint: str = "default", device: str = "auto", near: float = DEFAULT_NEAR,
