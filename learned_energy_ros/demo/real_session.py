@@ -88,6 +88,8 @@ class RealSession:
         self._count += 1
         header = Header(stamp=sec_to_stamp(1000.0 + _IMAGE_GAP_S * self._count), frame_id=camera.frame_id)
         key = (header.stamp.sec, header.stamp.nanosec)
+        nodes = {"detect": detector, "lift": self.runner.nodes["pose_lifter"]}
+        done_before = {stage: node.stats.counts["frames_processed"] for stage, node in nodes.items()}
         start = time.perf_counter()
         self.pub_image.publish(rgb_to_image(rgb, header, "bgr8"))
         self.pub_info.publish(camera_to_camera_info(camera, header))
@@ -97,8 +99,13 @@ class RealSession:
         wall = 1e3 * (time.perf_counter() - start)
         if key not in self.clouds or key not in self.joints:
             raise DemoError(f"real stage: no answer for {name} within {self.timeout:.0f} s")
-        timing = {"detect": 1e3 * detector.stats.latencies[-1],
-                  "lift": 1e3 * self.runner.nodes["pose_lifter"].stats.latencies[-1], "end_to_end": wall}
+        # A node records its latency just after publishing: the answer can arrive here first.
+        while time.monotonic() < deadline and any(node.stats.counts["frames_processed"] <= done_before[stage]
+                                                  for stage, node in nodes.items()):
+            time.sleep(0.001)
+        timing = {stage: (1e3 * node.stats.latencies[-1] if node.stats.counts["frames_processed"] > done_before[stage]
+                          else float("nan")) for stage, node in nodes.items()}
+        timing["end_to_end"] = wall
         return _frame(name, rgb, camera, self.clouds[key], self.joints[key], timing)
 
     def __exit__(self, *exc) -> None:
