@@ -100,6 +100,23 @@ def test_skeleton2d_round_trip_and_layout_mapping():
     assert roi.xmin == pytest.approx(px[:, 0].min() / 640, abs=1e-6) and roi.ymax == pytest.approx(px[:, 1].max() / 480, abs=1e-6)
 
 
+def test_skeleton2d_output_stays_normalized_for_keypoints_outside_the_image():
+    """A detector may place a visible joint beyond the image border; Skeleton2D points are normalized to [0, 1]."""
+    pytest.importorskip("rclpy", reason="rclpy is not installed")
+    require_interfaces("hri_msgs")
+    from std_msgs.msg import Header
+    from learned_energy_ros.ros.hri_io import skeleton2d_message
+
+    px, scores = np.full((18, 2), 100.0), np.full(18, 0.9)
+    px[get_skeleton("coco18").index("left_ankle")] = (700.0, 530.0)  # below and right of a 640 x 480 image
+    px[get_skeleton("coco18").index("nose")] = (-20.0, -5.0)
+    msg = skeleton2d_message(Header(), px, scores, "coco18", 640, 480)
+    xy = np.array([(p.x, p.y) for p in msg.skeleton])
+    assert np.all((xy >= 0.0) & (xy <= 1.0)), xy
+    assert (msg.skeleton[msg.LEFT_ANKLE].x, msg.skeleton[msg.LEFT_ANKLE].y) == (1.0, 1.0)
+    assert (msg.skeleton[msg.NOSE].x, msg.skeleton[msg.NOSE].y) == (0.0, 0.0)
+
+
 def test_ecosystem_parameters_are_checked():
     from learned_energy_ros.ros.params import refusal_reason
     assert "body_id_prefix" in refusal_reason({"body_id_prefix": "3x"})  # ids are topic tokens: a letter first

@@ -29,10 +29,13 @@ def _size(width: int, height: int) -> np.ndarray:
 
 
 def skeleton2d_message(header, keypoints, scores, input_skeleton: str, width: int, height: int) -> Skeleton2D:
-    """One person's 2D keypoints (pixels, ``input_skeleton``) as a Skeleton2D; joints it lacks get c = 0."""
+    """One person's 2D keypoints (pixels, ``input_skeleton``) as a Skeleton2D; joints it lacks get c = 0.
+
+    Coordinates are normalized to [0, 1] (the message's range): a joint beyond the image border is clipped to it.
+    """
     points, conf = remap_joints(np.asarray(keypoints, dtype=np.float64)[None], np.asarray(scores)[None],
                                 input_skeleton, HRI_SKELETON)
-    xy = np.where(conf[0, :, None] > 0, points[0] / _size(width, height), 0.0)  # (18, 2)
+    xy = np.where(conf[0, :, None] > 0, np.clip(points[0] / _size(width, height), 0.0, 1.0), 0.0)  # (18, 2)
     return Skeleton2D(header=header, skeleton=[
         NormalizedPointOfInterest2D(x=float(x), y=float(y), c=float(c)) for (x, y), c in zip(xy, conf[0])])
 
