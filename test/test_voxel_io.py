@@ -70,6 +70,8 @@ def _values(**changes):
 
 
 @pytest.mark.parametrize("changes, message", [
+    ({"far": float("inf")}, "near < far"),
+    ({"roi": [10.0, 10.0, float("nan"), 50.0]}, "roi"),
     ({"camera_height": 1.0, "support_plane": [0.0, -1.0, 0.0, 1.0]}, "both set the support plane"),
     ({"plane_frame": "base_footprint", "camera_height": 1.0}, "both set the support plane"),
     ({"camera_height": 1.0, "camera_pitch": 95.0}, "camera_pitch"),

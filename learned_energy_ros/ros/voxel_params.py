@@ -64,13 +64,13 @@ _RANGES = {
 def check_values(values: dict) -> None:
     """Raise ValueError for inconsistent frame-level settings (depth range, plane, grid, boxes)."""
     near, far = float(values["near"]), float(values["far"])
-    if not 0 < near < far:
-        raise ValueError(f"need 0 < near < far, got near={near}, far={far}")
+    if not (math.isfinite(far) and 0 < near < far):
+        raise ValueError(f"need finite 0 < near < far, got near={near}, far={far}")
     if not 0 <= float(values["occupancy_threshold"]) < 1:
         raise ValueError(f"occupancy_threshold={values['occupancy_threshold']} must be in [0, 1)")
     roi = list(values["roi"])
-    if len(roi) not in (0, 4) or (len(roi) == 4 and any(v < 0 for v in roi)):
-        raise ValueError(f"roi must be [] or [x, y, width, height] >= 0, got {roi}")
+    if len(roi) not in (0, 4) or (len(roi) == 4 and not all(math.isfinite(v) and v >= 0 for v in roi)):
+        raise ValueError(f"roi must be [] or finite [x, y, width, height] >= 0, got {roi}")
     if not 0 <= int(values["num_steps"]) <= MAX_STEPS:
         raise ValueError(f"num_steps={values['num_steps']} must be in [0, {MAX_STEPS}]")
     for name, (ok, allowed) in _RANGES.items():
