@@ -219,6 +219,31 @@ def test_box_hints_give_tracked_boxes_ids_to_people():
 
 
 
+def test_a_malformed_hint_box_costs_the_hints_not_the_frame(monkeypatch):
+    require_interfaces("vision_msgs")
+    from types import SimpleNamespace
+    from vision_msgs.msg import Detection2D, Detection2DArray
+    from learned_energy_ros.pose.box_hints import IdTable
+    from learned_energy_ros.pose.pipeline import KeypointFrame
+    from learned_energy_ros.ros import pose_humans
+    from learned_energy_ros.ros.diagnostics import FrameStats
+
+    frame = KeypointFrame(0.0, CAM_A, CAM_A.project(two_people(0)), np.full((2, 17), 0.9), np.array([0, 1]))
+    monkeypatch.setattr(pose_humans, "group_to_frame", lambda *args: frame)
+    bad = Detection2D(id="trk_1")
+    bad.bbox.center.position.x, bad.bbox.size_x, bad.bbox.size_y = float("nan"), 10.0, 10.0
+    msg = Detection2DArray(detections=[bad])
+    warnings = []
+    node = SimpleNamespace(pipeline=SimpleNamespace(config=SimpleNamespace(input_skeleton="coco17")),
+                           skeleton_input=object(), _ids=IdTable(), stats=FrameStats(),
+                           _detections=SimpleNamespace(nearest=lambda stamp, slop: msg),
+                           param=lambda name: {"sync_slop": 0.02, "person_classes": []}[name],
+                           _warn=lambda reason, text: warnings.append(reason))
+    group = SimpleNamespace(header=SimpleNamespace(stamp=SimpleNamespace(sec=0, nanosec=0)))
+    assert pose_humans.HumanIOMixin._frame_of(node, None, group) is frame  # lifted without hints
+    assert warnings == ["bad_detections"] and list(frame.person_ids) == [0, 1]
+
+
 def test_rviz_humans_view_names_tf_and_topics_the_node_has(system):
     """rviz/humans.rviz: a TF display, and every topic it names exists on a pose_lifter (here in namespace /ha)."""
     import yaml

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 
 from learned_energy_ros.pose.box_hints import IdTable
+from learned_energy_ros.pose.pipeline import FrameSkipped
 from learned_energy_ros.ros.humans import HumanOutputs, missing_interfaces
 from learned_energy_ros.ros.pose_io import apply_box_hints, group_to_frame, messages_to_frame
 from learned_energy_ros.ros.sync import ApproximateTimeSynchronizer, StampBuffer, header_stamp_ns
@@ -88,7 +89,11 @@ class HumanIOMixin:
         boxes = self._detections.nearest(header_stamp_ns(msg), float(self.param("sync_slop"))) \
             if self._detections is not None else None
         if boxes is not None:
-            self.stats.count("box_hints", apply_box_hints(frame, boxes, list(self.param("person_classes")), self._ids))
+            try:
+                self.stats.count("box_hints", apply_box_hints(frame, boxes, list(self.param("person_classes")), self._ids))
+            except FrameSkipped as bad:  # the boxes are only hints: a malformed one must not cost the frame
+                self.stats.count(bad.reason)
+                self._warn(bad.reason, f"box hints ignored: {bad}")
         return frame
 
     def _publish_humans(self, result, header, camera: str = "") -> None:
