@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from learned_energy_ros.pose.rig import CameraPose, RigError, load_rig, quaternion_to_matrix, rig_from_dict
+from learned_energy_ros.core.rotations import quaternion_to_matrix
+from learned_energy_ros.pose.rig import CameraPose, RigError, load_rig, rig_from_dict
 from learned_energy_ros.pose.triangulation import dlt_triangulate, pose_matrices, ransac_triangulate
 
 

@@ -23,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["RigError", "CameraPose", "Rig", "load_rig", "rig_from_dict", "quaternion_to_matrix"]
+from learned_energy_ros.core.rotations import quaternion_to_matrix
+
+__all__ = ["RigError", "CameraPose", "Rig", "load_rig", "rig_from_dict"]
 
 # Tolerances of the checks: a unit quaternion or a rotation matrix read from a file with 4-5 decimals passes.
 _UNIT_TOL = 1e-3
@@ -32,16 +34,6 @@ _ORTHO_TOL = 1e-3
 
 class RigError(ValueError):
     """A camera rig (extrinsics) that cannot be used: the message names the file, camera and key."""
-
-
-def quaternion_to_matrix(q) -> np.ndarray:
-    """Rotation matrix (3, 3) of a unit quaternion ``(x, y, z, w)`` (the ROS order)."""
-    x, y, z, w = (float(v) for v in q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
 
 
 @dataclass(frozen=True)

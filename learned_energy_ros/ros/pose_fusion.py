@@ -17,7 +17,8 @@ import numpy as np
 from learned_energy_ros.pose.fusion import FusionPipeline
 from learned_energy_ros.pose.multiview import MultiViewConfig
 from learned_energy_ros.pose.pipeline import FrameSkipped
-from learned_energy_ros.pose.rig import CameraPose, RigError, load_rig, quaternion_to_matrix
+from learned_energy_ros.core.rotations import quaternion_to_matrix
+from learned_energy_ros.pose.rig import CameraPose, RigError, load_rig
 from learned_energy_ros.ros.pose_io import messages_to_frame, result_to_messages
 
 __all__ = ["FusionMixin", "tf_pose_source"]
@@ -45,7 +46,14 @@ def tf_pose_source(node, frame_id: str):
         except Exception as err:  # noqa: BLE001 (every tf2 lookup failure means: no pose for this frame)
             raise RigError(f"no transform {frame_id} <- {child!r} (camera {name}) at {frame.stamp:.3f}: {err}") from None
         r, t = tf.transform.rotation, tf.transform.translation
-        return CameraPose(quaternion_to_matrix([r.x, r.y, r.z, r.w]), np.array([t.x, t.y, t.z]))
+        translation = np.array([t.x, t.y, t.z])
+        try:
+            rotation = quaternion_to_matrix([r.x, r.y, r.z, r.w])  # normalized: tf2 tolerates slightly non-unit ones
+        except ValueError as err:
+            raise RigError(f"transform {frame_id} <- {child!r} (camera {name}): {err}") from None
+        if not np.all(np.isfinite(translation)):
+            raise RigError(f"transform {frame_id} <- {child!r} (camera {name}) has a non-finite translation")
+        return CameraPose(rotation, translation)
     return pose_of
 
 
