@@ -7,6 +7,7 @@ import pytest
 
 pytest.importorskip("rclpy", reason="rclpy is not installed")
 
+from learned_energy_ros.ros.errors import ConversionError  # noqa: E402
 from learned_energy_ros.ros.voxel_io import class_number, detections_to_boxes, transform_to_plane  # noqa: E402
 from learned_energy_ros.ros.voxel_params import VOXEL_PARAMETERS, check_values  # noqa: E402
 
@@ -89,3 +90,19 @@ def test_bad_object_and_grid_parameters_are_refused(changes, message):
     check_values(_values())  # the defaults pass
     with pytest.raises(ValueError, match=message):
         check_values(_values(**changes))
+
+
+def test_person_hint_boxes_read_both_vision_msgs_layouts_and_filter_by_best_class():
+    """The pose node's hint boxes share the box reader: vision_msgs 3 and 4, rotated boxes, best hypothesis."""
+    from learned_energy_ros.ros.pose_io import detections_to_boxes as person_boxes
+
+    old = NS(id="7", bbox=NS(center=NS(x=5.0, y=6.0, theta=0.0), size_x=2.0, size_y=4.0),
+             results=[NS(hypothesis=NS(class_id="person", score=0.9))])
+    new = det(50, 40, 20, 10, results=[("person", 0.2), ("dog", 0.7)])
+    new.id = "8"
+    boxes, ids = person_boxes(NS(detections=[old, new]), ["person"])
+    assert ids == ["7"] and boxes.tolist() == [[4.0, 4.0, 6.0, 8.0]]  # the dog box is left out
+    boxes, ids = person_boxes(NS(detections=[old, new]), [])
+    assert ids == ["7", "8"] and boxes[1].tolist() == [40.0, 35.0, 60.0, 45.0]
+    with pytest.raises(ConversionError, match="positive size"):
+        person_boxes(NS(detections=[det(1, 1, 0, 3)]), [])

@@ -16,7 +16,7 @@ from learned_energy_ros.core.skeleton import get_skeleton, remap_joints
 from learned_energy_ros.ros.errors import ConversionError
 
 __all__ = ["HRI_SKELETON", "skeleton2d_message", "roi_message", "ids_message", "skeleton2d_to_points",
-           "points_to_keypoints", "detections_to_boxes"]
+           "points_to_keypoints"]
 
 #: Layout of ``hri_msgs/Skeleton2D.skeleton`` (core/skeleton.py).
 HRI_SKELETON = "hri18"

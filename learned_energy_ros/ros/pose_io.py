@@ -16,6 +16,7 @@ from learned_energy_ros.pose.box_hints import assign_boxes
 from learned_energy_ros.pose.pipeline import FrameResult, FrameSkipped, KeypointFrame
 from learned_energy_ros.ros.clouds import cloud_to_keypoints, joints_to_cloud
 from learned_energy_ros.ros.conversions import camera_info_to_camera, stamp_to_sec
+from learned_energy_ros.ros.detections import best_hypothesis, box_of
 from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.images import image_to_rgb, rgb_to_image
 from learned_energy_ros.ros.markers import skeletons_to_cdr
@@ -81,19 +82,14 @@ def detections_to_boxes(msg, classes=()) -> tuple[np.ndarray, list[str]]:
         classes: class ids that mean "person" (a detection qualifies when its best hypothesis is one);
             empty: every detection.
     Raises:
-        ConversionError: a non-finite or negative-size box.
+        ConversionError: a box without a finite centre and a positive size.
     """
     boxes, ids = [], []
     for det in msg.detections:
-        if classes:
-            best = max(det.results, key=lambda r: r.hypothesis.score, default=None)
-            if best is None or best.hypothesis.class_id not in classes:
-                continue
-        c, w, h = det.bbox.center.position, det.bbox.size_x, det.bbox.size_y
-        box = (c.x - w / 2, c.y - h / 2, c.x + w / 2, c.y + h / 2)
-        if not (np.all(np.isfinite(box)) and w >= 0 and h >= 0):
-            raise ConversionError(f"invalid box {box} (detection id {det.id!r})")
-        boxes.append(box)
+        if classes and (not det.results or best_hypothesis(det)[0] not in classes):
+            continue
+        x, y, w, h = box_of(det)
+        boxes.append((x, y, x + w, y + h))
         ids.append(det.id)
     return np.array(boxes, dtype=np.float64).reshape(-1, 4), ids
 

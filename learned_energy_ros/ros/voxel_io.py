@@ -12,6 +12,7 @@ import numpy as np
 
 from learned_energy_ros.core.rotations import rotation_to_quaternion, quaternion_to_matrix
 from learned_energy_ros.ros.clouds import points_to_cloud
+from learned_energy_ros.ros.detections import best_hypothesis, box_of
 from learned_energy_ros.ros.errors import ConversionError
 from learned_energy_ros.ros.markers import cube_lists_cdr
 from learned_energy_ros.vox.objects import ObjectBox
@@ -71,31 +72,6 @@ def result_to_messages(result, header, threshold: float, lifetime_s: float):
     return objects_to_messages([(result, "", 0)], header, threshold, lifetime_s)
 
 
-def _box_of(detection) -> tuple[float, float, float, float]:
-    """(x, y, w, h) of a Detection2D's bbox; a rotated box gives its axis-aligned hull."""
-    bbox = detection.bbox
-    centre = getattr(bbox.center, "position", bbox.center)  # vision_msgs >= 4: Pose2D.position; 3: Pose2D x, y
-    theta = float(getattr(bbox.center, "theta", 0.0))
-    cx, cy, sx, sy = float(centre.x), float(centre.y), float(bbox.size_x), float(bbox.size_y)
-    if not all(math.isfinite(v) for v in (cx, cy, sx, sy, theta)) or sx <= 0 or sy <= 0:
-        raise ConversionError(f"bbox needs a finite centre and positive size, got centre ({cx}, {cy}), "
-                              f"size {sx} x {sy}")
-    c, s = abs(math.cos(theta)), abs(math.sin(theta))
-    w, h = c * sx + s * sy, s * sx + c * sy
-    return (cx - w / 2, cy - h / 2, w, h)
-
-
-def _best_hypothesis(detection) -> tuple[str, float]:
-    """(class id, score) of the highest-scoring result of a Detection2D (``("", 1.0)`` without results)."""
-    best = ("", 1.0)
-    for n, result in enumerate(detection.results):
-        hyp = getattr(result, "hypothesis", result)  # vision_msgs >= 3 nests ObjectHypothesis
-        score = float(hyp.score)
-        if n == 0 or score > best[1]:
-            best = (str(hyp.class_id), score)
-    return best
-
-
 def detections_to_boxes(msg) -> tuple[list[ObjectBox], list[tuple[int, str]]]:
     """Read a ``vision_msgs/Detection2DArray`` into ``ObjectBox`` es.
 
@@ -107,11 +83,11 @@ def detections_to_boxes(msg) -> tuple[list[ObjectBox], list[tuple[int, str]]]:
     boxes, bad = [], []
     for index, detection in enumerate(msg.detections):
         try:
-            roi = _box_of(detection)
+            roi = box_of(detection)
         except ConversionError as err:
             bad.append((index, str(err)))
             continue
-        class_id, score = _best_hypothesis(detection)
+        class_id, score = best_hypothesis(detection)
         boxes.append(ObjectBox(roi, class_id, score if math.isfinite(score) else 0.0, index))
     return boxes, bad
 
