@@ -274,3 +274,29 @@ def test_a_malformed_skeleton2d_is_skipped_counted_and_survived(system):
     assert wait_until(lambda: hri_node.stats.skipped["bad_keypoints"] == before + 1, 10)
     key = driver.send(Clock.next(), two_people(8), skeletons=True)
     assert wait_until(lambda: key in driver.joints["b"], 10), "the Skeleton2D node stopped after a bad frame"
+
+
+def test_tracked_forgets_a_camera_that_stopped_sending(monkeypatch):
+    """Multi-camera: one /humans/bodies/tracked for all cameras; a silent camera's ids leave after track_timeout."""
+    require_interfaces("hri_msgs")
+    from types import SimpleNamespace
+
+    from learned_energy_ros.ros import humans
+
+    published = []
+    params = {"hri_namespace": "/humans/bodies", "body_id_prefix": "b", "qos_depth": 5, "publish_tf": False,
+              "publish_hri": True, "track_timeout": 1.0}
+    node = SimpleNamespace(param=params.__getitem__, get_logger=lambda: SimpleNamespace(warning=print),
+                           create_publisher=lambda *args: SimpleNamespace(publish=published.append),
+                           pipeline=SimpleNamespace(config=SimpleNamespace(input_skeleton="coco17")))
+    out = humans.HumanOutputs(node)
+    clock = [100.0]
+    monkeypatch.setattr(humans.time, "monotonic", lambda: clock[0])
+    header = SimpleNamespace(stamp=SimpleNamespace(sec=0, nanosec=0), frame_id="")
+    frame = lambda tracks: SimpleNamespace(track_ids=tracks, vanished=[], keypoints=None)  # noqa: E731 (fused)
+    out.publish(frame([1]), header, "cam0")
+    out.publish(frame([2]), header, "cam1")
+    assert sorted(published[-1].ids) == ["cam0_b1", "cam1_b2"]
+    clock[0] += 1.5  # cam1 went quiet
+    out.publish(frame([1]), header, "cam0")
+    assert published[-1].ids == ["cam0_b1"]

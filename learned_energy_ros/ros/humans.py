@@ -15,6 +15,7 @@ Whatever is missing (tf2_msgs, hri_msgs, a frame_id) disables that part with one
 from __future__ import annotations
 
 import importlib.util
+import time
 
 from learned_energy_ros.pose.body_frames import body_frames
 from learned_energy_ros.ros.body_tf import body_id, body_transforms, tf_message_cdr, transform_messages
@@ -42,7 +43,7 @@ class HumanOutputs:
         self.ns = str(node.param("hri_namespace")).rstrip("/")
         self.prefix = str(node.param("body_id_prefix"))
         self.bodies: dict[str, tuple] = {}  # body id -> (skeleton2d publisher, roi publisher)
-        self.tracked: dict[str, list[str]] = {}  # camera -> ids of its last frame
+        self.tracked: dict[str, tuple[float, list[str]]] = {}  # camera -> (monotonic time, ids of its last frame)
         self.broadcaster = self.pub_tf = self.pub_tracked = None
         self.tf_missing = missing_interfaces("tf2_msgs")
         self.hri_missing = missing_interfaces("hri_msgs")
@@ -94,8 +95,11 @@ class HumanOutputs:
                 pubs[1].publish(roi_message(header, result.keypoints[n], result.scores[n], *size))
             except ConversionError as err:
                 self.node._warn("hri_output", f"body {bid}: {err}")
-        self.tracked[camera] = ids
-        self.pub_tracked.publish(ids_message(header, [i for group in self.tracked.values() for i in group]))
+        now = time.monotonic()
+        self.tracked[camera] = (now, ids)
+        timeout = float(self.node.param("track_timeout"))  # a camera that stopped sending: its people are gone
+        self.tracked = {cam: seen for cam, seen in self.tracked.items() if now - seen[0] <= timeout}
+        self.pub_tracked.publish(ids_message(header, [i for _, group in self.tracked.values() for i in group]))
 
     def _make_body(self, bid: str) -> tuple:
         from hri_msgs.msg import NormalizedRegionOfInterest2D, Skeleton2D
