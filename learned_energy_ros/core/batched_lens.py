@@ -92,7 +92,16 @@ class LensBatch:
         return np.stack([xd, yd], axis=-1)
 
     def undistort(self, xy_distorted: np.ndarray, iterations: int = 20) -> np.ndarray:
-        """Invert ``distort`` by Newton steps with a finite-difference Jacobian."""
+        """Invert ``distort`` by Newton steps with a finite-difference Jacobian.
+
+        Points past a lens' fold (where the radial map turns back) have no inverse: their Newton steps run off
+        and end non-finite or off target, which callers detect (a round trip, ``np.isfinite``); numpy's
+        overflow warnings for them are silenced here.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._newton(xy_distorted, iterations)
+
+    def _newton(self, xy_distorted: np.ndarray, iterations: int) -> np.ndarray:
         target = xy_distorted
         xy = target.copy()
         eps = 1e-7
