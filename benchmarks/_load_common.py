@@ -48,6 +48,17 @@ def start_server(module_args: list[str], env_extra: dict | None = None) -> subpr
     return subprocess.Popen([sys.executable, *module_args], env=env)
 
 
+def wait_until_connected(ready, timeout: float, what: str) -> None:
+    """Poll ``ready()`` until it holds, then give discovery one more second; ``TimeoutError`` naming ``what``."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if ready():
+            time.sleep(1.0)
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} did not come up")
+
+
 def percentiles(values, qs=(50, 95, 99)) -> dict:
     """Return ``{"p50": ..., ...}`` in ms of latencies given in seconds (empty -> NaN)."""
     arr = np.asarray(values, dtype=np.float64) * 1e3

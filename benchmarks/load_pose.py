@@ -21,7 +21,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _load_common import ProcMonitor, memory_growth, percentiles, plot, start_server, write_json  # noqa: E402
+from _load_common import (ProcMonitor, memory_growth, percentiles, plot, start_server, wait_until_connected,  # noqa: E402
+                          write_json)
 
 
 def serve(args) -> None:
@@ -122,13 +123,7 @@ class Driver:
                 self.diagnostics[status.hardware_id] = {kv.key: kv.value for kv in status.values}
 
     def wait_connected(self, timeout: float = 120.0) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if all(p[1].get_subscription_count() for p in self.pubs):
-                time.sleep(1.0)
-                return
-            time.sleep(0.2)
-        raise TimeoutError("pose_lifter nodes did not come up")
+        wait_until_connected(lambda: all(p[1].get_subscription_count() for p in self.pubs), timeout, "pose_lifter nodes")
 
     def publish_for(self, duration: float) -> float:
         """Publish every camera at the rate for ``duration`` s; return the achieved seconds."""

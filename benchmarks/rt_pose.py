@@ -36,7 +36,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _load_common import (ProcMonitor, busy_loops, machine_load, memory_growth, percentiles, thread_cpu,  # noqa: E402
+from _load_common import (ProcMonitor, busy_loops, machine_load, memory_growth, percentiles, thread_cpu, wait_until_connected,  # noqa: E402
                           write_json)
 from load_pose import make_scene  # noqa: E402
 
@@ -202,14 +202,8 @@ class RawDriver:
         return out, instants, extra
 
     def wait_connected(self, timeout: float = 180.0) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if all(p[1].get_subscription_count() for p in self.pubs) and \
-                    all(s.get_publisher_count() for s in self.node.subscriptions):
-                time.sleep(1.0)
-                return
-            time.sleep(0.2)
-        raise TimeoutError("pose_lifter did not come up")
+        wait_until_connected(lambda: all(p[1].get_subscription_count() for p in self.pubs)
+                             and all(s.get_publisher_count() for s in self.node.subscriptions), timeout, "pose_lifter")
 
     def publish_for(self, duration: float) -> float:
         """Publish every camera at the rate for ``duration`` s; return the achieved seconds."""
