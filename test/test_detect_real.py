@@ -122,6 +122,9 @@ def test_clearly_seen_people_have_training_bone_ratios_and_left_right_kept(lifte
     for r in clear:
         assert r["ratio_violations"] == {}, (r["image"], r["ratios"])
         assert r["left_right_consistent"] is True, (r["image"], r["facing_2d_px"], r["facing_3d"])
+    # the whole, frontal players are judged; the astronaut's legs are outside the picture, so hers are not
+    assert all(r["ratios_judged"] for r in clear if r["image"] != "astronaut")
+    assert not any(r["ratios_judged"] for r in clear if r["image"] == "astronaut")
     for r in cut:  # the checks are not blind: the cut-off, turned-away player is flagged
         assert r["ratio_violations"] or r["left_right_consistent"] is False, (r["image"], r["ratios"])
 
@@ -135,3 +138,17 @@ def test_swapping_left_and_right_in_3d_is_caught(lifted):
     joints, det = frame.joints[0], frame.detections
     assert np.sign(facing_sign_3d(joints)) == np.sign(facing_sign_2d(det.keypoints[0], det.scores[0]))
     assert np.sign(facing_sign_3d(joints[flip])) != np.sign(facing_sign_2d(det.keypoints[0], det.scores[0]))
+
+
+def test_bone_ratios_are_judged_only_against_a_seen_leg():
+    from learned_energy_ros.core.skeleton import get_skeleton
+    from learned_energy_ros.detect.plausibility import leg_seen
+
+    skeleton = get_skeleton("mediapipe33")
+    scores = np.ones(len(skeleton))
+    assert leg_seen(scores)
+    for joint in ("left_ankle", "right_knee"):  # one joint of each leg missing: no whole leg seen
+        scores[skeleton.index(joint)] = 0.0
+    assert not leg_seen(scores)
+    scores[skeleton.index("right_knee")] = 0.5  # the right leg complete again
+    assert leg_seen(scores)

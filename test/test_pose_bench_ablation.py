@@ -41,9 +41,13 @@ def test_init_only_shares_stage_one_with_ige_then_trains_its_extra_stage(tmp_pat
     assert all(torch.equal(ige[k], zero[k]) for k in ige)  # stage 1 identical to IGE's (same seed, same schedule)
     assert any(not torch.equal(ige[k], extra[k]) for k in ige)  # the extra stage trained the initial net further
     assert meta["method"] == "init-only" and meta["progress"]["stage"] == "done"
-    last = torch.load(tmp_path / "extra" / "last.pt", weights_only=True)  # written between the two stages
-    assert last["metadata"]["progress"]["stage"] == "init-extra"
-    assert all(torch.equal(ige[k], last["weights"][k]) for k in ige)
+    # last.pt is rewritten at the end of the extra stage, with its seconds, so a --resume to more extra
+    # iterations continues from there and the metadata keeps the whole training time
+    last = torch.load(tmp_path / "extra" / "last.pt", weights_only=True)
+    progress = last["metadata"]["progress"]
+    assert progress["stage"] == "init-extra" and progress["iter"] == 3
+    assert all(torch.equal(extra[k], last["weights"][k]) for k in extra)
+    assert progress["seconds"]["init"] == pytest.approx(meta["train_seconds"], abs=1e-3)
     ck = torch.load(tmp_path / "extra" / "lifter.pt", weights_only=True)
     assert ck["config"]["lifter"]["default_steps"] == 0
 

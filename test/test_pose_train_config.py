@@ -71,3 +71,31 @@ def test_train_stage_decays_the_learning_rate(lr_final):
     assert lrs[0] == pytest.approx(1e-3)
     assert lrs[-1] == pytest.approx(1e-3 * lr_final ** 0.9)
     assert all(b <= a for a, b in zip(lrs, lrs[1:]))
+
+
+def test_restart_stage_trains_the_energy_on_an_ablations_initial_net(tmp_path):
+    """The shipped pair's recipe: IGE's energy stage restarted on an init-only run's weights keeps that initial net
+    exactly, starts the energy at iteration 0 and keeps every second already spent in its metadata."""
+    clips = synthetic_clips(1, 16)
+    abl = TrainConfig(method="init-only", init_iters=2, init_only_extra_iters=2, batch_size=8, val_samples=8,
+                      train_steps=(1, 1), lifter=TINY)
+    train_mod.run(abl, clips, [], tmp_path)
+    last = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert last["metadata"]["progress"]["stage"] == "init-extra"
+    spent = last["metadata"]["progress"]["seconds"]["init"]
+    assert spent > 0
+    ige = TrainConfig(method="ige", init_iters=2, energy_iters=2, batch_size=8, val_samples=8, train_steps=(1, 1),
+                      lifter=TINY)
+    meta = train_mod.run(ige, clips, [], tmp_path, resume=True, restart_stage="energy")
+    done = torch.load(tmp_path / "lifter.pt", weights_only=True)
+    init_keys = [k for k in last["weights"] if k.startswith("init_net.")]
+    assert init_keys and all(torch.equal(done["weights"][k], last["weights"][k]) for k in init_keys)
+    energy_keys = [k for k in last["weights"] if k.startswith("energy.") and last["weights"][k].is_floating_point()]
+    assert any(not torch.equal(done["weights"][k], last["weights"][k]) for k in energy_keys)
+    assert meta["progress"]["seconds"]["init"] == pytest.approx(spent)
+    assert meta["progress"]["seconds"]["energy"] > 0 and meta["train_seconds"] > spent
+
+
+def test_restart_stage_needs_a_checkpoint_to_resume(tmp_path):
+    with pytest.raises(SystemExit, match="--resume"):
+        train_mod.run(TrainConfig(lifter=TINY), [], [], tmp_path, restart_stage="energy")

@@ -68,6 +68,8 @@ def format_checks(rows: list[dict]) -> str:
     for r in rows:
         lr = {True: "ok", False: "SWAPPED?", None: "side view"}[r["left_right_consistent"]]
         ratios = "ok" if not r["ratio_violations"] else "out: " + ", ".join(f"{b} {v:.2f}" for b, v in r["ratio_violations"].items())
+        if not r.get("ratios_judged", True):
+            ratios = "no leg seen: not judged"
         lines.append(f"{r['image'][:21]:<22}{r['id']:>3}{r['visible']:>5}{r['height_px']:>6.0f}{r['depth_m']:>9.2f}"
                      f"{r['energy']:>8.1f}{r['reprojection_px']:>10.1f}{r['head_above_hips_m']:>12.2f}  {lr:<10}  {ratios}")
     return "\n".join(lines)

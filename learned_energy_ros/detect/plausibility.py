@@ -11,7 +11,7 @@ import numpy as np
 
 from learned_energy_ros.core.skeleton import get_skeleton, joint_mapping
 
-__all__ = ["BONES", "TRAINING_RATIO_RANGES", "bone_ratios", "ratio_violations", "facing_sign_3d",
+__all__ = ["BONES", "TRAINING_RATIO_RANGES", "bone_ratios", "ratio_violations", "leg_seen", "facing_sign_3d",
            "facing_sign_2d", "head_above_hips_m", "reprojection_px"]
 
 #: Named bones whose length is compared with the leg (hip -> knee -> ankle). Not the torso: the
@@ -64,6 +64,16 @@ def ratio_violations(joints: np.ndarray, tolerance: float = 0.1, ranges=None) ->
     ratios = bone_ratios(joints)
     return {b: float(r) for b, r in ratios.items()
             if not ranges[b][0] * (1 - tolerance) <= r <= ranges[b][1] * (1 + tolerance)}
+
+
+def leg_seen(scores: np.ndarray, layout: str = "mediapipe33") -> bool:
+    """Whether the detection saw a whole leg (hip, knee and ankle of one side, score > 0).
+
+    The bone ratios are lengths over the leg: without a seen leg the reference is the lifter's guess, and a
+    ratio says nothing about the person (e.g. a waist-up portrait), so it is not judged.
+    """
+    skeleton = get_skeleton(layout)
+    return any(all(scores[skeleton.index(f"{side}_{j}")] > 0 for j in ("hip", "knee", "ankle")) for side in ("left", "right"))
 
 
 def facing_sign_3d(joints: np.ndarray) -> float:

@@ -113,12 +113,14 @@ def plausibility_table(frames: list[RealFrame]) -> list[dict]:
             face2d = checks.facing_sign_2d(kp, sc)
             face3d = checks.facing_sign_3d(joints)
             clear = abs(face2d) >= _CLEAR_FACING * height  # shoulders well apart in 2D: not a side view
+            leg = checks.leg_seen(sc)  # the ratios' reference is a seen leg, not a guessed one
             rows.append({
                 "image": frame.name, "id": int(det.ids[n]), "visible": int((sc > 0).sum()),
                 "height_px": height,
                 "energy": float(frame.energy[n]), "depth_m": float(joints[:, 2].mean()),
                 "ratios": {b: float(r) for b, r in checks.bone_ratios(joints).items()},
-                "ratio_violations": checks.ratio_violations(joints),
+                "ratios_judged": leg,
+                "ratio_violations": checks.ratio_violations(joints) if leg else {},
                 "facing_2d_px": face2d, "facing_3d": face3d,
                 "left_right_consistent": bool(np.sign(face2d) == np.sign(face3d)) if clear else None,
                 "head_above_hips_m": checks.head_above_hips_m(joints),

@@ -24,6 +24,10 @@ IGE_METHODS = ("ige", "init-only")
 EVAL_STEPS = (0, 1, 2, 4, 8, 16)
 
 
+#: Stages ``--restart-stage`` can run again from their first iteration.
+RESTART_STAGES = ("init-extra", "energy", "temporal")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="learned-energy-ros train-lifter", description=__doc__)
     p.add_argument("--data", required=True, help="directory of training motion capture files (BVH)")
@@ -33,8 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default=None, help="ige | init-only | a baseline name")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
+    p.add_argument("--restart-stage", choices=RESTART_STAGES, default=None,
+                   help="with --resume: run this stage from its first iteration on the weights of <out>/last.pt "
+                        "(e.g. IGE's energy on an ablation's initial net, or stage 3 again)")
     p.add_argument("--init-iters", type=int, default=None)
     p.add_argument("--energy-iters", type=int, default=None)
+    p.add_argument("--init-extra-iters", type=int, default=None, help="init-only: extra initial-net iterations")
     p.add_argument("--cameras", default=None, help="virtual camera preset: broad | narrow | unseen (overrides the YAML)")
     return p
 
@@ -44,7 +52,8 @@ def resolve_config(args) -> TrainConfig:
     data = yaml.safe_load(Path(args.config).read_text()) if args.config else {}
     cfg = TrainConfig.from_dict(data or {})
     for name, value in (("method", args.method), ("seed", args.seed), ("init_iters", args.init_iters),
-                        ("energy_iters", args.energy_iters), ("cameras", args.cameras)):
+                        ("energy_iters", args.energy_iters), ("init_only_extra_iters", args.init_extra_iters),
+                        ("cameras", args.cameras)):
         if value is not None:
             setattr(cfg, name, value)
     camera_ranges(cfg.cameras)  # fail early on an unknown preset
@@ -70,8 +79,14 @@ def _load_clips(path, fps: float | None = 30.0):
     return load_mocap_dir(path, fps=fps, progress=True)
 
 
-def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = False) -> dict:
-    """Train per ``cfg``; write ``<out>/lifter.pt`` and ``<out>/config.yaml``; return the metadata."""
+def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = False, restart_stage: str | None = None) -> dict:
+    """Train per ``cfg``; write ``<out>/lifter.pt`` and ``<out>/config.yaml``; return the metadata.
+
+    ``restart_stage`` (with ``resume``): run that stage from iteration 0 on the resumed weights (``energy`` and
+    ``temporal`` with a fresh Adam); the seconds already spent are kept, so the metadata holds the whole training time.
+    """
+    if restart_stage is not None and not (resume and (out / "last.pt").exists()):
+        raise SystemExit(f"--restart-stage needs --resume and {out / 'last.pt'}")
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
@@ -88,9 +103,14 @@ def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = Fals
     if resume and last.exists():
         ck = torch.load(last, map_location=device, weights_only=True)
         model.load_state_dict(ck["weights"])
+        # energy / temporal restarts get a fresh Adam; init-extra keeps the initial net's (it continues that net)
+        fresh = {"energy": ("energy", "temporal"), "temporal": ("temporal",)}.get(restart_stage, ())
         for name, opt in optimizers.items():
-            _load_optimizer(name, opt, ck["optimizer"].get(name))
+            if name not in fresh:
+                _load_optimizer(name, opt, ck["optimizer"].get(name))
         state = ck["metadata"]["progress"]
+        if restart_stage is not None:
+            state.update(stage=restart_stage, iter=0)
         log.info("resuming at stage %s iteration %d", state["stage"], state["iter"])
     noise = replace(DetectorNoise.training(), body_only_prob=cfg.body_only_prob)
     sampler = PoseSampler(train_clips, camera_ranges(cfg.cameras), noise, cfg.lifter.input_skeleton,
@@ -115,6 +135,7 @@ def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = Fals
                     "init net (extra)", cfg.batch_size, start=state["iter"],
                     on_checkpoint=lambda it: save_last(it, "init-extra"), device=device, lr_final=cfg.lr_final)
         state["seconds"]["init"] += timer() - t0
+        save_last(cfg.init_only_extra_iters, "init-extra")  # with this stage's seconds: a later --resume keeps them
     if cfg.method == "ige" and state["stage"] == "energy":
         model.init_net.requires_grad_(cfg.init_lr_in_energy_stage > 0)
         gen = torch.Generator().manual_seed(cfg.seed)
@@ -216,6 +237,6 @@ def main(argv: list[str] | None = None) -> int:
         raw = yaml.safe_load(Path(args.config).read_text()) if args.config else {}
         train_baseline(cfg.method, train_clips, val_clips, {**(raw or {}), **cfg.to_dict()}, out)  # keeps a 'baseline:' section
         return 0
-    meta = run(cfg, train_clips, val_clips, out, resume=args.resume)
+    meta = run(cfg, train_clips, val_clips, out, resume=args.resume, restart_stage=args.restart_stage)
     print(f"trained {cfg.method} in {meta['train_seconds']:.0f} s -> {out / 'lifter.pt'}")
     return 0
