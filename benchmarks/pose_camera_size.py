@@ -78,7 +78,8 @@ def plot(res: dict, steps: tuple, path: str) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     x = np.arange(len(BINS))
     for key, row in res.items():
-        for s, style in zip(steps, ("--", "-")):
+        for i, s in enumerate(steps):
+            style = "--" if i == 0 else "-"  # the first step count (the initial net) dashed
             ys = [b["mpjpe"] if b["n"] >= 10 else np.nan for b in row["steps"][str(s)]["bins"]]
             ax.plot(x, ys, style, marker="o", label=f"{key}, {s} steps")
     ax.set_xticks(x)

@@ -99,3 +99,12 @@ def test_restart_stage_trains_the_energy_on_an_ablations_initial_net(tmp_path):
 def test_restart_stage_needs_a_checkpoint_to_resume(tmp_path):
     with pytest.raises(SystemExit, match="--resume"):
         train_mod.run(TrainConfig(lifter=TINY), [], [], tmp_path, restart_stage="energy")
+
+
+def test_restart_stage_refuses_a_stage_the_method_does_not_have(tmp_path):
+    """A stage the method never runs would otherwise skip straight to the end and write an untrained model."""
+    torch.save({}, tmp_path / "last.pt")
+    with pytest.raises(SystemExit, match="not a stage of method 'ige'"):
+        train_mod.run(TrainConfig(method="ige", lifter=TINY), [], [], tmp_path, resume=True, restart_stage="init-extra")
+    with pytest.raises(SystemExit, match="not a stage of method 'init-only'"):
+        train_mod.run(TrainConfig(method="init-only", lifter=TINY), [], [], tmp_path, resume=True, restart_stage="energy")

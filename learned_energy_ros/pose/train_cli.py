@@ -24,8 +24,9 @@ IGE_METHODS = ("ige", "init-only")
 EVAL_STEPS = (0, 1, 2, 4, 8, 16)
 
 
-#: Stages ``--restart-stage`` can run again from their first iteration.
+#: Stages ``--restart-stage`` can run again from their first iteration, and which method has which.
 RESTART_STAGES = ("init-extra", "energy", "temporal")
+_STAGES_OF = {"ige": ("energy", "temporal"), "init-only": ("init-extra",)}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -87,6 +88,9 @@ def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = Fals
     """
     if restart_stage is not None and not (resume and (out / "last.pt").exists()):
         raise SystemExit(f"--restart-stage needs --resume and {out / 'last.pt'}")
+    if restart_stage is not None and restart_stage not in _STAGES_OF[cfg.method]:
+        raise SystemExit(f"--restart-stage {restart_stage} is not a stage of method {cfg.method!r} "
+                         f"(its stages: {', '.join(_STAGES_OF[cfg.method])})")
     torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device)
