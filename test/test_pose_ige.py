@@ -90,6 +90,28 @@ def test_outer_gradients_reach_every_energy_parameter_and_step_size(batch):
     assert model.optimizer.raw_step.grad.abs() > 0
 
 
+def test_joint_training_keeps_the_size_head_trained(batch):
+    """With the initial net trained through the descent, its size head still gets the |log size error| signal."""
+    model = IGEPoseModel(TINY)
+    size_w = model.init_net.out.weight
+    torch.manual_seed(1)
+    plain, _ = descent_loss(model, batch, steps=2)
+    plain.backward()
+    size_grad_plain = size_w.grad[-1].abs().sum().item()  # the last output row is the log size
+    model.zero_grad()
+    torch.manual_seed(1)
+    joint, _ = descent_loss(model, batch, steps=2, size_weight=0.5)
+    joint.backward()
+    assert size_grad_plain == 0.0  # the descent's pose loss says nothing about the metric size
+    assert size_w.grad[-1].abs().sum() > 0
+    can = model.canonical(batch.normalized, batch.scores)
+    _, size = model.initial(can, batch.scores)
+    tgt = targets(model, batch, can)
+    valid = (can.mask.sum(-1) >= 6).float()
+    expected = ((torch.log(size) - tgt.log_size).abs().clamp(max=3.0) * valid).sum() / valid.sum()
+    assert torch.isclose(joint - plain, 0.5 * expected, rtol=1e-4, atol=1e-6)
+
+
 def test_temporal_term_gets_gradient_with_history(batch):
     model = IGEPoseModel(TINY)
     can = model.canonical(batch.normalized, batch.scores)

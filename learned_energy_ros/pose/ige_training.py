@@ -33,7 +33,8 @@ class TrainConfig:
     lr_init: float = 2e-3
     lr_energy: float = 2e-3
     lr_final: float = 1.0  # learning-rate multiplier reached at the end of each stage (exponential decay; 1 = constant)
-    init_lr_in_energy_stage: float = 0.0  # 0 = initial net frozen while the energy trains
+    # > 0: the initial net trains through the descent at this lr (plus its size loss); 0 = frozen while the energy trains
+    init_lr_in_energy_stage: float = 0.0
     train_steps: tuple = (1, 6)  # random unrolled step count per batch (covers inference defaults)
     size_loss_weight: float = 1.0  # weight of |log size error| against pose error (person-size units)
     init_only_extra_iters: int = 6000  # init-only ablation: extra init iterations ~ the energy stage's wall time
@@ -140,23 +141,35 @@ def init_loss(model: IGEPoseModel, batch: PoseBatch, cfg: TrainConfig) -> tuple[
     tgt = targets(model, batch, can)
     pose, size = model.initial(can, batch.scores)
     valid = (can.mask.sum(-1) >= MIN_OBSERVED).to(pose.dtype)
-    size_err = torch.where(valid > 0, (torch.log(size) - tgt.log_size).abs().clamp(max=MAX_SAMPLE_ERR), torch.zeros_like(size))
-    size_err = size_err.sum() / valid.sum().clamp_min(1)
+    size_err = _size_err(size, tgt, valid)
     pose_err = _joint_err(pose, tgt.pose, valid)
     return pose_err + cfg.size_loss_weight * size_err, {"pose": pose_err.item(), "size": size_err.item()}
 
 
-def descent_loss(model: IGEPoseModel, batch: PoseBatch, steps: int) -> tuple[torch.Tensor, dict]:
-    """Outer loss: joint error of every iterate 1..steps, weighted by its index (later steps count more)."""
+def _size_err(size: torch.Tensor, tgt: Targets, valid: torch.Tensor) -> torch.Tensor:
+    """Mean |log metric size error| over the valid samples (capped per sample)."""
+    err = torch.where(valid > 0, (torch.log(size) - tgt.log_size).abs().clamp(max=MAX_SAMPLE_ERR), torch.zeros_like(size))
+    return err.sum() / valid.sum().clamp_min(1)
+
+
+def descent_loss(model: IGEPoseModel, batch: PoseBatch, steps: int, size_weight: float = 0.0) -> tuple[torch.Tensor, dict]:
+    """Outer loss: joint error of every iterate 1..steps, weighted by its index (later steps count more).
+
+    ``size_weight`` > 0 adds the initial net's |log size error| (when the initial net trains with the energy, its
+    size head would otherwise get no signal while the layers it shares with the pose drift).
+    """
     can = model.canonical(batch.normalized, batch.scores)
     tgt = targets(model, batch, can)
-    pose0, _ = model.initial(can, batch.scores)
+    pose0, size = model.initial(can, batch.scores)
     iterates = model.descend(pose0, model.context(can, batch.scores), steps, create_graph=True)
     weights = torch.arange(1, steps + 1, dtype=pose0.dtype)
     weights = weights / weights.sum()
     valid = (can.mask.sum(-1) >= MIN_OBSERVED).to(pose0.dtype)
     errs = torch.stack([_joint_err(p, tgt.pose, valid) for p in iterates[1:]])
-    return (weights * errs).sum(), {"first": _joint_err(pose0, tgt.pose, valid).item(), "last": errs[-1].item()}
+    loss = (weights * errs).sum()
+    if size_weight > 0:
+        loss = loss + size_weight * _size_err(size, tgt, valid)
+    return loss, {"first": _joint_err(pose0, tgt.pose, valid).item(), "last": errs[-1].item()}
 
 
 def window_loss(model: IGEPoseModel, batch: PoseBatch, dt: torch.Tensor, steps: int) -> tuple[torch.Tensor, dict]:

@@ -145,9 +145,11 @@ def run(cfg: TrainConfig, train_clips, val_clips, out: Path, resume: bool = Fals
         gen = torch.Generator().manual_seed(cfg.seed)
         lo, hi = cfg.train_steps
 
+        size_weight = cfg.size_loss_weight if cfg.init_lr_in_energy_stage > 0 else 0.0
+
         def loss_fn(batch, it):
             steps = int(torch.randint(lo, hi + 1, (1,), generator=gen))
-            return descent_loss(model, batch, steps)
+            return descent_loss(model, batch, steps, size_weight)
 
         t0 = timer()
         train_stage(model, sampler, energy_opt, cfg.energy_iters, loss_fn, "energy", cfg.batch_size,
