@@ -86,3 +86,16 @@ def test_eval_lifter_views_reproduces_the_multiview_table(setup, monkeypatch, ca
         assert all(row[k] >= 0 for k in ("mpjpe", "p_mpjpe", "root_abs"))
     assert len(result["diagnostics"]["mean_excess"]) == 3
     assert "fused (IGE, summed energies)" in capsys.readouterr().out
+
+
+def test_eval_lifter_refuses_an_ige_checkpoint_as_a_baseline_and_takes_none(setup, monkeypatch, capsys):
+    out, val = setup
+    monkeypatch.setattr("learned_energy_ros.data.mocap.load_mocap_dir", lambda *a, **k: val)
+    ige = torch.load(out / "ige.pt", weights_only=True)
+    torch.save({**ige, "format": "learned_energy_ros.ige_lifter/1"}, out / "ige_fmt.pt")
+    common = ["--data", "tiny", "--checkpoint", str(out / "ige.pt"), "--samples", "8", "--steps", "0", "--threads", "1"]
+    assert evaluate.main(common + ["--baselines", str(out / "ige_fmt.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a baseline checkpoint" in err and "--checkpoint" in err
+    assert evaluate.main(common + ["--baselines", "none", "--json", str(out / "none.json")]) == 0
+    assert [r["method"] for r in json.loads((out / "none.json").read_text())["rows"]] == ["ige-0step"]

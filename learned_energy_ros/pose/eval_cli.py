@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ import torch
 
 from learned_energy_ros.core.flops import count_params, flops_per_sample
 from learned_energy_ros.core.metrics import pose_metrics, standard13_metrics
+from learned_energy_ros.pose.baselines.features import BaselineError
 from learned_energy_ros.pose.multiview_eval import VIEW_CONDITIONS
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,8 @@ def baseline_methods(specs: list[str], device: str, lifter=None) -> list[Method]
     names: list[str] = []
     labels: dict[str, str] = {}
     for spec in specs:
+        if spec == "none":  # as --checkpoint none: no baselines
+            continue
         if "=" in spec:  # LABEL=PATH names a row explicitly
             label, spec = spec.split("=", 1)
             labels[spec] = label
@@ -153,7 +157,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="IGE checkpoint ('default', a path, or LABEL=PATH; repeatable; 'none' to skip)")
     p.add_argument("--baselines", nargs="*", default=["shipped"],
                    help="checkpoint files (LABEL=PATH allowed), folders of them, names (martinez-norm-256x1, gan-prior, "
-                        "reprojection, reprojection:<martinez>) or 'shipped'")
+                        "reprojection, reprojection:<martinez>), 'shipped' or 'none'")
     p.add_argument("--protocol", default="standard", choices=PROTOCOLS)
     p.add_argument("--condition", default="clean", choices=CONDITIONS)
     p.add_argument("--noise", type=float, default=2.0, help="2D Gaussian noise std in pixels")
@@ -247,7 +251,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=2))
         return 0
-    result = run(args, clips)
+    try:
+        result = run(args, clips)
+    except BaselineError as err:  # a bad --baselines item: say which, no traceback
+        print(f"eval-lifter: {err}", file=sys.stderr)
+        return 2
     print(f"protocol={result['protocol']} condition={result['condition']} noise={result['noise_px']} px "
           f"samples={result['samples']} seed={result['seed']} data={args.data}")
     print(format_table(result["rows"]))

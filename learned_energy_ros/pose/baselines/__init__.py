@@ -198,7 +198,9 @@ def load_baseline(path_or_name, device="auto", lifter=None):
         raise BaselineError(f"no baseline checkpoint {name!r} (looked for {path})")
     ckpt = torch.load(path, map_location="cpu", weights_only=True)
     if ckpt.get("kind") != "baseline":
-        raise BaselineError(f"{path} is not a baseline checkpoint")
+        hint = " (it is an IGE lifter: give it with --checkpoint)" if str(ckpt.get("format", "")).startswith(
+            "learned_energy_ros.ige_lifter") else ""
+        raise BaselineError(f"{path} is not a baseline checkpoint{hint}")
     model = GanPrior(ckpt["model_args"]) if ckpt["method"] == "gan-prior" else MartinezLifter(ckpt["model_args"])
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()})
     model.metadata = ckpt.get("metadata", {})
