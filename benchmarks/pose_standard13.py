@@ -24,6 +24,7 @@ from _pose_common import evaluate_rows, load, save_json  # noqa: E402
 from learned_energy_ros.core.metrics import STANDARD13_JOINTS, mpjpe, standard13_metrics
 from learned_energy_ros.pose.augment import BodyAugment
 from learned_energy_ros.pose.dataset import standard13_eval_set
+from learned_energy_ros.pose.eval_cli import protocol_inputs
 from learned_energy_ros.pose.lifter import load_lifter
 
 CONDITIONS = ("clean", "missing", "outliers", "noisy")
@@ -94,6 +95,15 @@ def main(argv=None) -> int:
     out["coco17_face_at_zero"] = standard13_metrics(pred, body.joints_cam)
     print(f"coco17 with face: {out['coco17_full']['mpjpe']:.1f} mm, face at score 0: "
           f"{out['coco17_face_at_zero']['mpjpe']:.1f} mm; energy-error Spearman rho {out['energy_error_spearman']:.3f}")
+    # The same rank correlation where the 2D itself is wrong (what a plausibility score is for)
+    out["energy_error_spearman_by_condition"] = {"clean": out["energy_error_spearman"]}
+    for condition in ("outliers", "noisy"):
+        bad = standard13_eval_set(clips, seed=a.seed, input_skeleton="coco17",
+                                  noise=protocol_inputs("standard-13", condition, 2.0)[1])
+        pred, energy = per_person(lifter, bad)
+        rho = float(spearmanr(energy.numpy(), mpjpe(pred[:, idx], bad.joints_cam[:, idx]).numpy()).statistic)
+        out["energy_error_spearman_by_condition"][condition] = rho
+        print(f"energy-error Spearman rho with {condition} 2D: {rho:.3f}")
     ratio = {}
     for protocol in ("standard", "unseen-camera"):
         res = evaluate_rows(clips, data=a.val, checkpoint=[f"ige={a.checkpoint}"], baselines=[], protocol=protocol,

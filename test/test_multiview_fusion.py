@@ -130,9 +130,18 @@ def test_pipeline_fuses_two_cameras_and_keeps_one_camera_people(lifter):
     assert out.frame_id == "world" and sorted(out.views.tolist()) == [1, 2, 2]
     assert [s[0] for s in out.skipped] == ["cam9"] and out.skipped[0][1].reason == "no_extrinsics"
     roots = out.joints[:, 0]
-    for n in range(3):  # every true person has one fused skeleton near him
+    for n in (0, 2):  # every person two cameras see has one fused skeleton near him
         d = np.linalg.norm(roots - h36[n, 0], axis=-1)
-        assert d.min() < (0.08 if n != 1 else 0.6), (n, d)
+        assert d.min() < 0.08, (n, d)
+    # person 1 is seen by cam0 only: on its ray (lateral error small), its distance only as good as one view's
+    # metric-size prior (this synthetic person is ~1.5 m tall against the 1.685 m prior: placed ~12 % too far)
+    ray = h36[1, 0] - poses["cam0"].translation
+    dist = np.linalg.norm(ray)
+    err = roots - h36[1, 0]
+    along = err @ (ray / dist)
+    lateral = np.linalg.norm(err - along[:, None] * (ray / dist), axis=-1)
+    k = int(np.argmin(np.linalg.norm(err, axis=-1)))
+    assert lateral[k] < 0.08 and abs(along[k]) < 0.15 * dist, (lateral[k], along[k], dist)
     again = pipe.process([(name, KeypointFrame(1.1, f.camera, f.keypoints, f.scores, f.person_ids))
                           for name, f in frames[:2]])
     assert sorted(again.track_ids.tolist()) == sorted(out.track_ids.tolist())  # ids persist
