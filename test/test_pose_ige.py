@@ -11,7 +11,7 @@ from learned_energy_ros.core.virtual_camera import DetectorNoise
 from learned_energy_ros.pose.canonical import canonicalize, project_canonical, to_camera, to_canonical
 from learned_energy_ros.pose.dataset import PoseSampler
 from learned_energy_ros.pose.lifter import LiftError, Lifter
-from learned_energy_ros.pose.ige_training import TrainConfig, descent_loss, targets
+from learned_energy_ros.pose.ige_training import MAX_SAMPLE_ERR, MIN_OBSERVED, TrainConfig, descent_loss, targets
 from learned_energy_ros.pose.model import IGEPoseModel, LifterConfig
 from learned_energy_ros.pose.synthetic import synthetic_clips
 
@@ -107,8 +107,8 @@ def test_joint_training_keeps_the_size_head_trained(batch):
     can = model.canonical(batch.normalized, batch.scores)
     _, size = model.initial(can, batch.scores)
     tgt = targets(model, batch, can)
-    valid = (can.mask.sum(-1) >= 6).float()
-    expected = ((torch.log(size) - tgt.log_size).abs().clamp(max=3.0) * valid).sum() / valid.sum()
+    valid = (can.mask.sum(-1) >= MIN_OBSERVED).float()
+    expected = ((torch.log(size) - tgt.log_size).abs().clamp(max=MAX_SAMPLE_ERR) * valid).sum() / valid.sum()
     assert torch.isclose(joint - plain, 0.5 * expected, rtol=1e-4, atol=1e-6)
 
 
