@@ -2,7 +2,7 @@
 
 Both protocols of ``eval-lifter`` (``standard`` = broad cameras, ``unseen-camera`` = lenses, fields of view and
 distances outside them) on the same val frames, with exact 2D and with 2 px noise, split by the person's 2D height
-in pixels (the spread of the observed joints' rows):
+in pixels (the spread of the observed joints' rows). The lifter is told each row's noise (``keypoint_noise_px``):
 
     python benchmarks/pose_camera_size.py --val ../shared/data/cmu_mocap/val \
         --json docs/benchmarks/pose_camera_size.json --png docs/img/pose_camera_size.png
@@ -48,7 +48,7 @@ def evaluate(lifter, clips, samples: int, seed: int, steps: tuple) -> dict:
             row = {"protocol": proto, "noise_px": noise_px, "samples": len(batch),
                    "median_height_px": float(np.median(height)), "steps": {}}
             for s in steps:
-                err = mpjpe(lifter.predict(batch, steps=s), batch.joints_cam).numpy()
+                err = mpjpe(lifter.predict(batch, steps=s, keypoint_noise_px=noise_px), batch.joints_cam).numpy()  # told
                 bins = []
                 for lo, hi in BINS:
                     m = (height >= lo) & (height < (np.inf if hi is None else hi))

@@ -150,3 +150,6 @@ def test_bad_inputs_are_refused_with_a_reason(lifter):
         lift_multiview([obs[0], bad], [CAM, CAM], poses, lifter)
     with pytest.raises(LiftError, match="view_weights"):
         lift_multiview(obs, [CAM, CAM], poses, lifter, view_weights=[1.0, -1.0])
+    for noise in (-1.0, [2.0, 2.0, 2.0]):
+        with pytest.raises(LiftError, match="keypoint_noise_px"):
+            lift_multiview(obs, [CAM, CAM], poses, lifter, keypoint_noise_px=noise)

@@ -213,7 +213,8 @@ def test_published_energy_leaves_the_temporal_term_out(lifter, batch):
     xy, s = batch.normalized, batch.scores
     can = model.canonical(xy, s)
     pose0, _ = model.initial(can, s)
-    start = model.energy(pose0, model.context(can, s)).detach().numpy()
+    noise = 2.0 / (0.5 * (cam.fx + cam.fy))  # the lifter's default 2 px in normalized units
+    start = model.energy(pose0, model.context(can, s, noise=noise)).detach().numpy()
     assert np.allclose(plain.energy, start, rtol=1e-4) and np.allclose(with_history.energy.shape, (12,))
     assert np.all(np.isfinite(with_history.energy)) and with_history.energy.max() < 10 * max(plain.energy.max(), 1.0)
     # The temporal weight scales the temporal term but not the start (any weight > 0 warm-starts the same way):
@@ -241,6 +242,30 @@ def test_height_prior_scales_size_and_distance_together(lifter, batch):
         lifter.metadata["stature"] = None
 
 
+def test_keypoint_noise_lowers_the_trust_in_small_people(lifter, batch):
+    """The same 2D noise in pixels says less about a person a few pixels tall: the descent follows it less."""
+    model = lifter.model
+    can = model.canonical(batch.normalized, batch.scores)
+    assert model.trust(can, None) is None
+    trust = model.trust(can, 0.01)
+    assert torch.all((trust > 0) & (trust < 1))
+    assert torch.all(model.trust(can, 0.02) < trust)  # noisier: less trust
+    bigger = can.scale.argmax()
+    assert trust[bigger] == trust.max()  # larger in the image: more trust
+    tiny = Camera.from_fov(120, 640, 480)  # a wide lens: these people are ~10-40 px tall
+    kp = tiny.normalized_to_pixels(batch.normalized.numpy())
+    sc = batch.scores.numpy()
+    start = lifter.lift(kp, sc, tiny, steps=0).joints
+    moved = {px: np.abs(lifter.lift(kp, sc, tiny, steps=4, keypoint_noise_px=px).joints - start).mean()
+             for px in (0.0, 2.0, 50.0)}
+    assert moved[0.0] > moved[2.0] > moved[50.0]
+    for bad in (-1.0, float("nan"), [1.0, 2.0]):
+        with pytest.raises(LiftError, match="keypoint_noise_px"):
+            lifter.lift(kp, sc, tiny, keypoint_noise_px=bad)
+    with pytest.raises(LiftError, match="keypoint_noise"):
+        lifter.lift_normalized(batch.normalized.numpy(), sc, keypoint_noise=-0.01)
+
+
 def test_train_config_round_trip():
     cfg = TrainConfig.from_dict({"init_iters": 5, "lifter": {"energy_hidden": 32}, "train_steps": [2, 3], "junk": 1})
     assert cfg.init_iters == 5 and cfg.lifter.energy_hidden == 32 and cfg.train_steps == (2, 3)
@@ -259,6 +284,7 @@ def test_closed_form_energy_gradient_matches_autograd(batch):
     ctx = model.context(can, sc.double(), previous=torch.randn(12, 17, 3).double(), temporal_weight=torch.rand(12).double())
     ctx.dt = torch.rand(12).double() * 0.2
     ctx.obs, ctx.scale = ctx.obs.double(), ctx.scale.double()
+    ctx.trust = 0.1 + torch.rand(12).double()  # per-person consistency weights
     value = model.energy(pose, ctx)
     grad = torch.autograd.grad(value.sum(), pose)[0]
     v2, g2 = energy_and_grad(model.energy, pose.detach(), ctx)

@@ -190,3 +190,27 @@ def test_smoothing_parameter_sets_map_to_pipeline_settings():
     on = PipelineConfig(**pipeline_settings(smoothing_parameters(True)))
     assert off.temporal_weight == 0 and off.depth_cutoff == 0
     assert on.temporal_weight > 0 and on.depth_cutoff > 0
+
+
+class NormalizedRecordingLifter(RecordingLifter):
+    """Test double with the batched entry point: records the keypoint noise it is told (normalized units)."""
+
+    def lift_normalized(self, keypoints, scores, input_skeleton="coco17", keypoint_noise=None, **kwargs):
+        self.calls.append(SimpleNamespace(keypoint_noise=np.asarray(keypoint_noise)))
+        joints = np.zeros((len(keypoints), 17, 3), np.float32)
+        joints[..., 2] = 3.0
+        return SimpleNamespace(joints=joints, energy=np.zeros(len(keypoints)), skeleton=get_skeleton("h36m17"))
+
+
+def test_keypoint_noise_reaches_the_lifter_in_each_cameras_units():
+    lifter = NormalizedRecordingLifter()
+    pipe = PosePipeline(lifter)
+    pipe.process(detections(n=2, stamp=0.0))
+    np.testing.assert_allclose(lifter.calls[-1].keypoint_noise, [2.0 / 500] * 2)  # default 2 px, f = 500 px
+    pipe.reconfigure(keypoint_noise_px=8.0)
+    pipe.process(detections(n=2, stamp=0.1, camera=Camera.pinhole(1000, 1000, 320, 240, 640, 480, "cam")))
+    np.testing.assert_allclose(lifter.calls[-1].keypoint_noise, [8.0 / 1000] * 2)
+    for bad in (-1.0, 101.0, float("nan")):
+        with pytest.raises(ValueError, match="keypoint_noise_px"):
+            pipe.reconfigure(keypoint_noise_px=bad)
+    assert pipe.config.keypoint_noise_px == 8.0

@@ -31,6 +31,8 @@ class EnergyContext:
         previous: (B, 17, 3) previous canonical pose of the track, or None.
         temporal_weight: (B,) user weight of the temporal term (0 = no history).
         dt: (B,) seconds between ``previous`` and this frame (None: ``TemporalEnergy.DEFAULT_DT``).
+        trust: (B,) weight of the consistency term, or None (1): how far the observed 2D can be trusted given its
+            pixel noise and the person's size in pixels (``IGEPoseModel.context``).
     """
 
     obs: torch.Tensor
@@ -40,12 +42,13 @@ class EnergyContext:
     previous: torch.Tensor | None = None
     temporal_weight: torch.Tensor | None = None
     dt: torch.Tensor | None = None
+    trust: torch.Tensor | None = None
 
     def expand(self, k: int) -> "EnergyContext":
         """Repeat every sample ``k`` times (for multi-hypothesis descents; sample-major order)."""
         rep = lambda t: None if t is None else t.repeat_interleave(k, 0)  # noqa: E731
         return EnergyContext(rep(self.obs), rep(self.mask), rep(self.scores), rep(self.scale), rep(self.previous),
-                             rep(self.temporal_weight), rep(self.dt))
+                             rep(self.temporal_weight), rep(self.dt), rep(self.trust))
 
 
 class SoftplusMLP(nn.Module):
@@ -76,7 +79,7 @@ class ConsistencyEnergy(nn.Module):
     A softplus MLP on the pairwise squared distances of concat(projected hypothesis, observed joints) — pairs
     that involve a missing observation are zeroed and the MLP is told which joints are missing — plus a robust,
     score-weighted reprojection term on the joints both layouts share (Cauchy kernel with a learned width, so a
-    confident outlier costs a bounded amount).
+    confident outlier costs a bounded amount). The sum is scaled by the context's ``trust`` when it has one.
 
     Args:
         input_skeleton: 2D layout of the observations.
@@ -108,7 +111,7 @@ class ConsistencyEnergy(nn.Module):
         width2 = F.softplus(self.raw_width) ** 2
         w = F.softplus(self.raw_joint_weight) * ctx.scores[:, self.obs_idx].clamp_min(1e-6) ** F.softplus(self.raw_score_power)
         robust = (ctx.mask[:, self.obs_idx] * w * width2 * torch.log1p(r2 / width2)).sum(-1)
-        return learned + robust
+        return learned + robust if ctx.trust is None else ctx.trust * (learned + robust)
 
 
 class FeasibilityEnergy(nn.Module):

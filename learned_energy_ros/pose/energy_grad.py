@@ -123,6 +123,7 @@ def _consistency_static(energy: PoseEnergy, ctx: EnergyContext, k: dict) -> dict
         "S_pp": k["S_pp"], "W2": k["W2"], "b2": k["b2"], "n": n,
         "S_pp2": k["S_pp2"], "obs_sel": ctx.obs[:, c.obs_idx], "wm": m[:, c.obs_idx] * w, "width2": width2,
         "wm_width2": (m[:, c.obs_idx] * w * width2)[:, None], "scale": ctx.scale[:, None, None], "pose_idx": c.pose_idx,
+        "trust": (torch.ones_like(ctx.scale) if ctx.trust is None else ctx.trust)[:, None],  # (B, 1)
     }
 
 
@@ -135,7 +136,7 @@ def prepare(energy: PoseEnergy, ctx: EnergyContext) -> dict:
 
 
 # Entries of the prepared consistency term that hold one row per observation (the rest is shared).
-_PER_SAMPLE = ("bias", "W_lin", "obs_sel", "wm", "wm_width2", "scale")
+_PER_SAMPLE = ("bias", "W_lin", "obs_sel", "wm", "wm_width2", "scale", "trust")
 
 
 def select_static(static: dict, idx: torch.Tensor) -> dict:
@@ -171,7 +172,7 @@ def _consistency(pose: torch.Tensor, st: dict, need_grad: bool):
     value, g1 = _head(st, h1, need_grad)
     r = u[:, :, st["pose_idx"]] - st["obs_sel"][:, None]  # (B, k, M, 2)
     r2 = (r * r).sum(-1) / st["width2"]  # in units of the kernel's width
-    value = value + (st["wm_width2"] * torch.log1p(r2)).sum(-1)
+    value = st["trust"] * (value + (st["wm_width2"] * torch.log1p(r2)).sum(-1))
     if not need_grad:
         return value, None
     coef = g1 @ st["W_lin"].transpose(1, 2)  # (B, k, 51)
@@ -180,7 +181,7 @@ def _consistency(pose: torch.Tensor, st: dict, need_grad: bool):
     g_u = g_u.index_add(2, st["pose_idx"], 2 * (st["wm"][:, None] / (1 + r2))[..., None] * r)
     g_xy = g_u / z[..., None]
     g_z = -(g_u * u).sum(-1) / z * st["scale"] * (z_raw > 1e-3)
-    return value, torch.cat([g_xy, g_z[..., None]], -1)
+    return value, st["trust"][..., None, None] * torch.cat([g_xy, g_z[..., None]], -1)
 
 
 def _feasibility(pose: torch.Tensor, st: dict, need_grad: bool):

@@ -103,6 +103,7 @@ class _Camera:
     xy: np.ndarray
     scores: np.ndarray
     pose: object
+    focal: float  # mean focal length (px)
 
 
 class FusionPipeline:
@@ -150,7 +151,8 @@ class FusionPipeline:
             pose = self.pose_of(name, frame)
         except RigError as err:
             raise FrameSkipped("no_extrinsics", str(err)) from None
-        return _Camera(name, np.where(scores[..., None] > 0, xy, 0.0), scores, pose)
+        return _Camera(name, np.where(scores[..., None] > 0, xy, 0.0), scores, pose,
+                       0.5 * (frame.camera.fx + frame.camera.fy))
 
     def process(self, frames) -> FusedResult:
         """Fuse ``frames`` [(camera name, KeypointFrame)] of one instant (stamps within the caller's slop)."""
@@ -199,7 +201,8 @@ class FusionPipeline:
         height = cfg.person_height_prior if cfg.person_height_prior > 0 else None
         res = lift_multiview_normalized(xy, sc, [c.pose for c in cams], self.lifter, cfg.input_skeleton, previous,
                                         ages if previous is not None else None, cfg.temporal_weight,
-                                        self.health.weights(names), height, self.multiview)
+                                        self.health.weights(names), height, self.multiview,
+                                        np.array([cfg.keypoint_noise_px / c.focal for c in cams]))
         self.health.update(names, res)
         ok = np.isfinite(res.energy) & (res.energy <= cfg.max_energy) & np.isfinite(res.joints).all((1, 2))
         self.tracker.set_joints(ids[ok], res.joints[ok])

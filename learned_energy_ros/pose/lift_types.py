@@ -7,7 +7,11 @@ import numpy as np
 
 from learned_energy_ros.core.skeleton import Skeleton
 
-__all__ = ["LiftError", "LiftResult"]
+__all__ = ["DEFAULT_KEYPOINT_NOISE_PX", "LiftError", "LiftResult"]
+
+#: Std (pixels) of the 2D keypoint noise assumed when a caller gives none: the noise the shipped lifter was trained
+#: with. It sets how far the descent follows the 2D of a person of a given size in pixels (``IGEPoseModel.trust``).
+DEFAULT_KEYPOINT_NOISE_PX = 2.0
 
 
 class LiftError(ValueError):

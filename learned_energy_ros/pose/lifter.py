@@ -13,11 +13,11 @@ from learned_energy_ros.core.device import resolve_device
 from learned_energy_ros.core.skeleton import TRAINING_SKELETON, SkeletonError, get_skeleton, joint_mapping
 from learned_energy_ros.pose.batch import PoseBatch
 from learned_energy_ros.core.unrolled import MAX_STEPS
-from learned_energy_ros.pose.lift_types import LiftError, LiftResult
+from learned_energy_ros.pose.lift_types import DEFAULT_KEYPOINT_NOISE_PX, LiftError, LiftResult
 from learned_energy_ros.pose.lifter_ops import descend_hypotheses
 from learned_energy_ros.pose.model import IGEPoseModel, build_model
 
-__all__ = ["LiftError", "LiftResult", "Lifter", "load_lifter", "default_checkpoint"]
+__all__ = ["DEFAULT_KEYPOINT_NOISE_PX", "LiftError", "LiftResult", "Lifter", "load_lifter", "default_checkpoint"]
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,17 @@ class Lifter:
         ok = (m >= 0).to(scores.dtype)
         return values[:, m.clamp_min(0)] * ok[None, :, None], scores[:, m.clamp_min(0)] * ok
 
+    @staticmethod
+    def _noise(noise, N: int, what: str) -> np.ndarray:
+        """Checked keypoint noise: (N,) stds >= 0 from a scalar or (N,) (``what`` names it in errors)."""
+        try:
+            value = np.array(np.broadcast_to(np.asarray(noise, dtype=np.float64), (N,)))
+        except (TypeError, ValueError):
+            raise LiftError(f"{what} must be a number or one per person (N={N}), got {noise!r}") from None
+        if not np.all(np.isfinite(value) & (value >= 0)):
+            raise LiftError(f"{what} must be finite and >= 0, got {noise!r}")
+        return value
+
     def _steps(self, steps) -> int:
         steps = self.num_steps if steps is None else steps
         if not isinstance(steps, (int, np.integer)) or not 0 <= steps <= MAX_STEPS:
@@ -108,16 +119,25 @@ class Lifter:
         return kp, sc, layout.name
 
     # ------------------------------------------------------------------ API
-    def predict(self, batch: PoseBatch, steps: int | None = None) -> torch.Tensor:
-        """Lift a ``PoseBatch`` to (B, 17, 3) meters (optical frame) at ``steps`` (default ``num_steps``)."""
+    def predict(self, batch: PoseBatch, steps: int | None = None,
+                keypoint_noise_px: float = DEFAULT_KEYPOINT_NOISE_PX) -> torch.Tensor:
+        """Lift a ``PoseBatch`` to (B, 17, 3) meters (optical frame) at ``steps`` (default ``num_steps``).
+
+        ``keypoint_noise_px``: std of the 2D noise in pixels (as ``lift``), turned into normalized units by each
+        sample's focal length.
+        """
         batch = batch.to(self.device)
         xy, sc = self._remap(batch.normalized, batch.scores, batch.input_skeleton)
+        focal = 0.5 * (batch.K[:, 0, 0] + batch.K[:, 1, 1])
+        noise = torch.as_tensor(self._noise(keypoint_noise_px, 1, "keypoint_noise_px"), dtype=focal.dtype,
+                                device=focal.device) / focal
         with torch.no_grad():
-            return self.model(xy, sc, steps=self._steps(steps))
+            return self.model(xy, sc, steps=self._steps(steps), noise=noise)
 
     def lift(self, keypoints_px, scores, camera: Camera, input_skeleton: str = "coco17", previous=None,
              steps: int | None = None, hypotheses: int = 1, temporal_weight: float | None = None,
-             return_trajectory: bool = False, previous_dt=None, height_prior: float | None = None) -> LiftResult:
+             return_trajectory: bool = False, previous_dt=None, height_prior: float | None = None,
+             keypoint_noise_px=DEFAULT_KEYPOINT_NOISE_PX) -> LiftResult:
         """Lift N people seen by ``camera`` to metric 3D.
 
         Args:
@@ -135,29 +155,37 @@ class Lifter:
             height_prior: mean stature (m) of the people this camera sees (e.g. 1.2 for children); None keeps
                 the checkpoint's prior. A single image cannot tell a tall person far away from a short one
                 nearby, so this scales the skeletons and their distance together (the 2D fit is unchanged).
+            keypoint_noise_px: std (pixels, scalar or (N,)) of the detector's 2D noise. The descent follows the 2D
+                less where this noise is large next to the person's size in pixels (far people, noisy detectors);
+                0 trusts the 2D fully whatever its size.
         Returns:
             ``LiftResult``.
         Raises:
-            LiftError: NaN/inf, wrong shapes, joint count vs layout, unknown layout, bad steps/hypotheses.
+            LiftError: NaN/inf, wrong shapes, joint count vs layout, unknown layout, bad steps/hypotheses/noise.
         """
         kp, sc, layout = self._check(keypoints_px, scores, input_skeleton)
         xy = camera.normalize(kp) if kp.shape[0] else kp  # (N, J, 2) undistorted normalized
+        noise = self._noise(keypoint_noise_px, kp.shape[0], "keypoint_noise_px") / (0.5 * (camera.fx + camera.fy))
         return self._lift_checked(xy, sc, layout, previous, steps, hypotheses, temporal_weight, return_trajectory,
-                                  previous_dt, height_prior)
+                                  previous_dt, height_prior, noise)
 
     def lift_normalized(self, keypoints, scores, input_skeleton: str = "coco17", previous=None,
                         steps: int | None = None, temporal_weight: float | None = None, previous_dt=None,
-                        height_prior: float | None = None) -> LiftResult:
+                        height_prior: float | None = None, keypoint_noise=None) -> LiftResult:
         """Lift N people given in normalized, undistorted coordinates (K^-1 applied, distortion removed).
 
         The model is camera-agnostic in these coordinates, so people seen by different
-        cameras lift in one batch (the multi-camera node). Arguments as ``lift``.
+        cameras lift in one batch (the multi-camera node). Arguments as ``lift``, except
+        ``keypoint_noise``: the 2D noise std in normalized units (pixels / focal length; scalar or (N,));
+        None trusts the 2D fully.
         """
         xy, sc, layout = self._check(keypoints, scores, input_skeleton)
-        return self._lift_checked(xy, sc, layout, previous, steps, 1, temporal_weight, False, previous_dt, height_prior)
+        noise = None if keypoint_noise is None else self._noise(keypoint_noise, xy.shape[0], "keypoint_noise")
+        return self._lift_checked(xy, sc, layout, previous, steps, 1, temporal_weight, False, previous_dt, height_prior,
+                                  noise)
 
     def _lift_checked(self, xy, sc, layout, previous, steps, hypotheses, temporal_weight, return_trajectory,
-                      previous_dt=None, height_prior=None) -> LiftResult:
+                      previous_dt=None, height_prior=None, noise=None) -> LiftResult:
         steps = self._steps(steps)
         if not isinstance(hypotheses, (int, np.integer)) or hypotheses < 1:
             raise LiftError(f"hypotheses must be a positive int, got {hypotheses!r}")
@@ -167,9 +195,10 @@ class Lifter:
         ratio = self._height_ratio(height_prior)
         if previous is not None and ratio != 1.0:
             previous = np.asarray(previous, dtype=np.float64) / ratio  # back to the model's own size prior
+        noise_t = None if noise is None else torch.as_tensor(noise, dtype=torch.float32, device=self.device)
         with torch.inference_mode():
             result = self._lift(xy, sc_t, previous, steps, int(hypotheses), temporal_weight, return_trajectory,
-                                previous_dt)
+                                previous_dt, noise_t)
         return result if ratio == 1.0 else result.scaled(ratio)
 
     def _tensors(self, xy: np.ndarray, sc: np.ndarray, layout: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -192,8 +221,10 @@ class Lifter:
             pose0, size = self.model.initial(can, sc_t)
             return self.model.to_metric(pose0, can, size).cpu().numpy().astype(np.float32)
 
-    def _lift(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory, previous_dt=None) -> LiftResult:
-        return descend_hypotheses(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory, previous_dt)
+    def _lift(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory, previous_dt=None,
+              noise=None) -> LiftResult:
+        return descend_hypotheses(self, xy, sc, previous, steps, K, temporal_weight, return_trajectory, previous_dt,
+                                  noise)
 
     def _empty(self, steps: int, K: int, return_trajectory: bool) -> LiftResult:
         J = len(self.skeleton)

@@ -54,7 +54,7 @@ def _starts(pose0: torch.Tensor, K: int, sigma: float) -> torch.Tensor:
 
 
 def descend_hypotheses(lifter, xy, sc, previous, steps: int, K: int, temporal_weight, return_trajectory: bool,
-                       previous_dt=None):
+                       previous_dt=None, noise=None):
     """Run the unrolled descent from K starts per person and assemble a ``LiftResult``.
 
     With ``previous`` the temporal term joins the descent and its first start is warm (moved toward the previous
@@ -64,7 +64,7 @@ def descend_hypotheses(lifter, xy, sc, previous, steps: int, K: int, temporal_we
     N = xy.shape[0]
     can = model.canonical(xy, sc)
     pose0, size = model.initial(can, sc)  # (N, 17, 3), (N,)
-    ctx = model.context(can, sc)
+    ctx = model.context(can, sc, noise=noise)
     if previous is not None:
         ctx = model.with_previous(ctx, can, size, _previous(lifter, previous, N, xy.device),
                                   _ages(previous_dt, N, xy.device), 1.0 if temporal_weight is None else float(temporal_weight))

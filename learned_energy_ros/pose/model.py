@@ -38,6 +38,11 @@ class LifterConfig:
     step_tail: float = 0.0
     hypothesis_sigma: float = 0.15  # std (person-size units) of the perturbed starts of extra hypotheses
     size_prior: float = 0.5  # metric person size (m) the log-size head is centred on
+    # Consistency trust 1 / (1 + (sigma / (scale * noise_trust))^2) for a 2D noise sigma (normalized image units)
+    # on a person of 2D size ``scale``: the energies were trained with 2 px noise on people many times that size,
+    # so on a person a few pixels across (or with a noisier detector) the 2D says less and the descent follows it less.
+    # Calibrated on ``train`` (benchmarks/noise_trust.py); 0 = always trust (the 2D noise is then ignored).
+    noise_trust: float = 0.07
 
     @classmethod
     def from_dict(cls, data: dict) -> "LifterConfig":
@@ -103,11 +108,23 @@ class IGEPoseModel(nn.Module):
         """Canonicalize normalized 2D (B, Jo, 2) with scores (B, Jo)."""
         return canonicalize(normalized, scores, self.config.min_score, self.config.input_skeleton)
 
-    def context(self, can: Canonical, scores: torch.Tensor, previous=None, temporal_weight=None) -> EnergyContext:
-        """Build the energy context of a canonical batch."""
+    def context(self, can: Canonical, scores: torch.Tensor, previous=None, temporal_weight=None,
+                noise: torch.Tensor | float | None = None) -> EnergyContext:
+        """Build the energy context of a canonical batch.
+
+        ``noise``: the 2D keypoint noise (scalar or (B,), std in normalized image units, i.e. pixels / focal
+        length); it sets the consistency ``trust`` of each person from their 2D size. None: full trust.
+        """
         m = can.mask.to(can.rays_c.dtype)
         return EnergyContext(obs=can.rays_c, mask=m, scores=scores * m, scale=can.scale, previous=previous,
-                             temporal_weight=temporal_weight)
+                             temporal_weight=temporal_weight, trust=self.trust(can, noise))
+
+    def trust(self, can: Canonical, noise: torch.Tensor | float | None) -> torch.Tensor | None:
+        """(B,) consistency weight ``1 / (1 + (noise / (scale * noise_trust))^2)``, or None (full trust)."""
+        if noise is None or self.config.noise_trust <= 0:
+            return None
+        noise = torch.as_tensor(noise, dtype=can.scale.dtype, device=can.scale.device)
+        return 1.0 / (1.0 + (noise / (can.scale * self.config.noise_trust)) ** 2)
 
     def with_previous(self, ctx: EnergyContext, can: Canonical, size: torch.Tensor, previous: torch.Tensor,
                       dt: torch.Tensor | None = None, weight: float | torch.Tensor = 1.0) -> EnergyContext:
@@ -147,12 +164,16 @@ class IGEPoseModel(nn.Module):
         depth = size / can.scale
         return to_camera(pose, can.R, depth, can.scale)
 
-    def forward(self, normalized: torch.Tensor, scores: torch.Tensor, steps: int | None = None) -> torch.Tensor:
-        """Lift normalized 2D (B, Jo, 2) + scores (B, Jo) to metric joints (B, 17, 3) (inference path)."""
+    def forward(self, normalized: torch.Tensor, scores: torch.Tensor, steps: int | None = None,
+                noise: torch.Tensor | float | None = None) -> torch.Tensor:
+        """Lift normalized 2D (B, Jo, 2) + scores (B, Jo) to metric joints (B, 17, 3) (inference path).
+
+        ``noise``: 2D noise std in normalized units (scalar or (B,)), see ``context``; None: full trust.
+        """
         steps = self.config.default_steps if steps is None else steps
         can = self.canonical(normalized, scores)
         pose0, size = self.initial(can, scores)
-        pose = self.descend(pose0, self.context(can, scores), steps)[-1]
+        pose = self.descend(pose0, self.context(can, scores, noise=noise), steps)[-1]
         return self.to_metric(pose, can, size)
 
     def model_args(self) -> dict:

@@ -46,6 +46,7 @@ def lift_prepared(lifter, config: PipelineConfig, prepared: list[PreparedFrame])
             np.concatenate([p.normalized for p in prepared]).astype(np.float32),
             np.concatenate([p.scores for p in prepared]).astype(np.float32),
             input_skeleton=config.input_skeleton, previous=previous, steps=config.num_steps or None,
+            keypoint_noise=np.concatenate([np.full(len(p.track_ids), _noise(config, p.result.camera)) for p in prepared]),
             **_temporal(config, previous, lambda: np.concatenate([p.ages for p in prepared])))
     except (ValueError, SkeletonError) as err:  # LiftError is a ValueError
         raise FrameSkipped("lift_error", str(err)) from None
@@ -63,11 +64,16 @@ def _temporal(config: PipelineConfig, previous, ages) -> dict:
     return extra
 
 
+def _noise(config: PipelineConfig, camera) -> float:
+    """The configured keypoint noise in a camera's normalized units (pixels / mean focal length)."""
+    return config.keypoint_noise_px / (0.5 * (camera.fx + camera.fy))
+
+
 def _lift_pixels(lifter, config: PipelineConfig, p: PreparedFrame) -> Lifted:
     previous = p.previous if p.previous is not None and not np.all(np.isnan(p.previous)) else None
     out = lifter.lift(p.keypoints.astype(np.float32), p.scores.astype(np.float32), p.result.camera,
                       input_skeleton=config.input_skeleton, previous=previous, steps=config.num_steps or None,
-                      **_temporal(config, previous, lambda: p.ages))
+                      keypoint_noise_px=config.keypoint_noise_px, **_temporal(config, previous, lambda: p.ages))
     return Lifted(out.joints, out.energy, out.skeleton)
 
 

@@ -21,7 +21,7 @@ from learned_energy_ros.core.unrolled import MAX_STEPS
 from learned_energy_ros.pose.canonical import to_canonical
 from learned_energy_ros.pose.energy import EnergyContext
 from learned_energy_ros.pose.energy_grad import consistency_and_grad, prepare, select_static
-from learned_energy_ros.pose.lift_types import LiftError
+from learned_energy_ros.pose.lift_types import DEFAULT_KEYPOINT_NOISE_PX, LiftError
 from learned_energy_ros.pose.multiview_energy import MultiViewEnergy
 from learned_energy_ros.pose.multiview_setup import Candidates, SlotPoses, candidate_starts, term_maps
 
@@ -107,7 +107,8 @@ def _weights(view_weights, V: int, N: int) -> np.ndarray:
 
 def lift_multiview(observations, cameras, extrinsics, lifter, input_skeleton: str = "coco17", previous=None,
                    previous_dt=None, temporal_weight: float | None = None, view_weights=None,
-                   height_prior: float | None = None, config: MultiViewConfig | None = None) -> MultiViewResult:
+                   height_prior: float | None = None, config: MultiViewConfig | None = None,
+                   keypoint_noise_px=DEFAULT_KEYPOINT_NOISE_PX) -> MultiViewResult:
     """Lift N people seen by V calibrated cameras to one skeleton each, in the common frame.
 
     Args:
@@ -123,22 +124,32 @@ def lift_multiview(observations, cameras, extrinsics, lifter, input_skeleton: st
         view_weights: (V,) or (N, V) weights >= 0 of the views' consistency energies (0 drops a view).
         height_prior: stature prior of the single-view lifts (people seen once keep it; fusion measures size).
         config: ``MultiViewConfig``.
+        keypoint_noise_px: std (pixels) of the 2D noise, scalar or (V,), for the single-view lifts (as in
+            ``Lifter.lift``); the fused descent trusts every view fully (``lift_multiview_normalized``).
     Returns:
         ``MultiViewResult``.
     Raises:
-        LiftError: inconsistent shapes, NaN/inf, bad weights (as ``Lifter.lift``).
+        LiftError: inconsistent shapes, NaN/inf, bad weights or noise (as ``Lifter.lift``).
     """
     xy, sc, layout = _check(lifter, observations, cameras, extrinsics, input_skeleton)
+    noise_px = lifter._noise(keypoint_noise_px, len(cameras), "keypoint_noise_px")
+    noise = noise_px / np.array([0.5 * (c.fx + c.fy) for c in cameras])  # (V,) normalized units
     return lift_multiview_normalized(xy, sc, extrinsics, lifter, layout, previous, previous_dt, temporal_weight,
-                                     view_weights, height_prior, config)
+                                     view_weights, height_prior, config, noise)
 
 
 def lift_multiview_normalized(xy, scores, extrinsics, lifter, input_skeleton: str = "coco17", previous=None,
                               previous_dt=None, temporal_weight: float | None = None, view_weights=None,
-                              height_prior: float | None = None, config: MultiViewConfig | None = None):
+                              height_prior: float | None = None, config: MultiViewConfig | None = None,
+                              keypoint_noise=None):
     """``lift_multiview`` on normalized, undistorted keypoints (V, N, J, 2) with scores (V, N, J).
 
     ``extrinsics``: V ``CameraPose``, or V lists of N (each person its own rig: evaluation batches).
+    ``keypoint_noise``: 2D noise std in normalized units (pixels / focal length), scalar, (V,) or (V, N), for the
+    single-view lifts (the starts, and people seen once); None trusts their 2D fully. The fused descent keeps
+    every view's consistency at full trust: a noisy or distant view still pins the depth that one view cannot
+    (measured on 12 synthetic people seen by two cameras, one with 20 px noise: weighting that view by its told
+    noise took the fused MPJPE from 121 to 161 mm).
     """
     cfg = config or MultiViewConfig()
     xy, sc = np.asarray(xy, np.float64), np.asarray(scores, np.float64)
@@ -149,6 +160,7 @@ def lift_multiview_normalized(xy, scores, extrinsics, lifter, input_skeleton: st
     if len(grid) != V or any(len(row) != N for row in grid):
         raise LiftError(f"extrinsics must be V={V} poses (or V lists of N), got {len(grid)}")
     weights = _weights(view_weights, V, N)
+    noise = None if keypoint_noise is None else _noise_grid(lifter, keypoint_noise, V, N)
     usable = ((sc > lifter.config.min_score).sum(-1) >= cfg.min_view_joints) & (weights > 0)  # (V, N)
     slot_v, slot_n = np.nonzero(usable)  # (S,) the (view, person) pairs that are lifted
     K = len(lifter.skeleton)
@@ -164,8 +176,10 @@ def lift_multiview_normalized(xy, scores, extrinsics, lifter, input_skeleton: st
     slot = np.arange(len(slot_v))
     prev_slots = None if prev is None else poses.to_camera(prev[slot_n], slot)
     dt_slots = None if previous_dt is None else np.broadcast_to(np.asarray(previous_dt, np.float64), (N,))[slot_n]
+    slot_noise = None if noise is None else noise[slot_v, slot_n]
     single = lifter.lift_normalized(xy[slot_v, slot_n], sc[slot_v, slot_n], input_skeleton, previous=prev_slots,
-                                    temporal_weight=temporal_weight, previous_dt=dt_slots, height_prior=height_prior)
+                                    temporal_weight=temporal_weight, previous_dt=dt_slots, height_prior=height_prior,
+                                    keypoint_noise=slot_noise)
     single_common = poses.to_common(single.joints, slot)  # (S, 17, 3)
     out.single_joints[slot_n, slot_v] = single_common
     once = out.views[slot_n] == 1
@@ -184,6 +198,18 @@ def lift_multiview_normalized(xy, scores, extrinsics, lifter, input_skeleton: st
     return out
 
 
+def _noise_grid(lifter, noise, V: int, N: int) -> np.ndarray:
+    """(V, N) checked noise stds from a scalar, (V,) or (V, N)."""
+    value = np.asarray(noise, dtype=np.float64)
+    if value.ndim == 1 and value.shape[0] == V:
+        value = value[:, None]
+    try:
+        grid = np.array(np.broadcast_to(value, (V, N)))
+    except ValueError:
+        raise LiftError(f"keypoint_noise must be a scalar, V={V} or V x N={V}x{N} values, got shape {value.shape}") from None
+    return lifter._noise(grid.reshape(-1), V * N, "keypoint_noise").reshape(V, N)
+
+
 def _previous(previous, N: int, lifter) -> np.ndarray:
     prev = np.asarray(previous, dtype=np.float64)
     if prev.shape != (N, len(lifter.skeleton), 3):
@@ -200,7 +226,7 @@ class _SlotContexts:
         self.lifter, self.model = lifter, lifter.model
         xy_t, sc_t = lifter._remap(t(xy), t(sc), layout)
         self.can = self.model.canonical(xy_t, sc_t)
-        self.ctx = self.model.context(self.can, sc_t)
+        self.ctx = self.model.context(self.can, sc_t)  # full trust: see ``lift_multiview_normalized``
         self.static = prepare(self.model.energy, self.ctx)  # once per frame: every descent selects its rows
 
     def select(self, idx: np.ndarray) -> EnergyContext:

@@ -18,6 +18,7 @@ from learned_energy_ros.core.protocol_cameras import Standard13Cameras
 from learned_energy_ros.core.skeleton import MOCAP_SKELETON, TRAINING_SKELETON, get_skeleton, joint_mapping
 from learned_energy_ros.core.virtual_camera import DetectorNoise
 from learned_energy_ros.pose.fusion import CameraHealth
+from learned_energy_ros.pose.lift_types import DEFAULT_KEYPOINT_NOISE_PX
 from learned_energy_ros.pose.multiview import MultiViewConfig, lift_multiview_normalized
 from learned_energy_ros.pose.rig import CameraPose
 from learned_energy_ros.pose.triangulation import ransac_triangulate
@@ -129,7 +130,8 @@ def evaluate_multiview(lifter, data: MultiViewSet, config: MultiViewConfig | Non
     """Score single views, the fusion and triangulation on ``data``; return rows and per-view diagnostics."""
     V, B = data.scores.shape[:2]
     start = time.perf_counter()
-    fused = lift_multiview_normalized(data.xy, data.scores, data.given_poses, lifter, _INPUT, config=config)
+    fused = lift_multiview_normalized(data.xy, data.scores, data.given_poses, lifter, _INPUT, config=config,
+                                      keypoint_noise=DEFAULT_KEYPOINT_NOISE_PX / data.focal)
     fused_ms = 1000 * (time.perf_counter() - start) / B
     single = np.nan_to_num(fused.single_joints) if V > 1 else fused.single_joints
     per_view = [_scored(fused.single_joints[:, v], data.truth) for v in range(V)] if V > 1 else [_scored(fused.joints, data.truth)]

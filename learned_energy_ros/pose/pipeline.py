@@ -21,6 +21,9 @@ from learned_energy_ros.pose.tracking import OneEuroFilter, Tracker, TrackerConf
 
 logger = logging.getLogger(__name__)
 
+#: Largest ``keypoint_noise_px`` accepted (pixels).
+MAX_KEYPOINT_NOISE_PX = 100.0
+
 __all__ = ["PipelineConfig", "KeypointFrame", "FrameResult", "FrameSkipped", "PosePipeline", "PreparedFrame",
            "validate_frame"]
 
@@ -44,6 +47,8 @@ class PipelineConfig:
         temporal_weight: weight of the temporal energy; 0 disables smoothing (no warm start either).
         person_height_prior: mean stature (m) of the people this camera sees; 0 keeps the checkpoint's
             adult prior. Scales size and distance together (one image cannot tell them apart).
+        keypoint_noise_px: std (pixels) of the detector's 2D noise; the descent follows the 2D less where it is
+            large next to the person's size in pixels (far people). 0: trust the 2D fully.
         num_steps: unrolled optimizer steps (0: the checkpoint's own number).
         track_timeout: seconds after which an unseen track dies.
         association_gate: max mean 2D joint distance (in person sizes) to continue a track.
@@ -64,6 +69,7 @@ class PipelineConfig:
     max_energy: float = math.inf
     temporal_weight: float = 1.0
     person_height_prior: float = 0.0
+    keypoint_noise_px: float = 2.0  # lifter.DEFAULT_KEYPOINT_NOISE_PX
     num_steps: int = 0
     track_timeout: float = 1.0
     association_gate: float = 0.5
@@ -83,6 +89,7 @@ class PipelineConfig:
             "depth_beta": 0 <= self.depth_beta < math.inf, "max_persons": 1 <= self.max_persons <= 10000,
             "jump_reset": 0 <= self.jump_reset < math.inf,
             "person_height_prior": self.person_height_prior == 0 or 0.5 <= self.person_height_prior <= 2.5,
+            "keypoint_noise_px": 0 <= self.keypoint_noise_px <= MAX_KEYPOINT_NOISE_PX,
         }
         bad = [name for name, ok in checks.items() if not ok]
         if bad:

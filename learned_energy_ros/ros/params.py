@@ -21,6 +21,7 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "num_steps": (0, "Unrolled gradient-descent steps per frame, 0 to 64 (0: the checkpoint's default; the shipped model freezes steps past its default, so more never hurts; above 64 is refused).", "frame"),
     "temporal_weight": (1.0, "Weight of the temporal energy toward each track's previous 3D (it fades with the time since that 3D, from the header stamps); any value > 0 also warm-starts the descent from it; 0 disables both.", "frame"),
     "person_height_prior": (0.0, "Mean stature (m) of the people this camera sees, e.g. 1.2 for children; 0 keeps the checkpoint's adult prior. Scales size and distance together.", "frame"),
+    "keypoint_noise_px": (2.0, "Std (pixels) of the 2D detector's keypoint noise, 0 to 100: the descent follows the 2D less where this noise is large next to the person's size in pixels (far people, noisy detectors); 0 trusts the 2D fully. The shipped lifter was trained with 2 px.", "frame"),
     "max_energy": (0.0, "Skeletons whose final energy exceeds this are not published (0: no filter).", "frame"),
     "depth_cutoff": (1.0, "One-Euro cutoff (Hz) smoothing each track's distance to the camera, the main jitter of monocular 3D (0 disables).", "frame"),
     "depth_beta": (10.0, "One-Euro speed coefficient of the distance filter (1/s): higher = less lag for fast approach.", "frame"),
@@ -59,7 +60,8 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
 }
 
 #: Parameter names that map 1:1 onto ``PipelineConfig`` fields.
-PIPELINE_KEYS = ("input_skeleton", "min_score", "min_joints", "num_steps", "temporal_weight", "person_height_prior", "max_energy",
+PIPELINE_KEYS = ("input_skeleton", "min_score", "min_joints", "num_steps", "temporal_weight", "person_height_prior",
+                 "keypoint_noise_px", "max_energy",
                  "track_timeout", "association_gate", "depth_cutoff", "depth_beta", "max_persons", "jump_reset")
 
 
@@ -68,8 +70,8 @@ def pipeline_settings(values: dict) -> dict:
     out = {k: values[k] for k in PIPELINE_KEYS if k in values}
     if "max_energy" in out:
         out["max_energy"] = float("inf") if out["max_energy"] <= 0 else float(out["max_energy"])
-    for key in ("min_score", "temporal_weight", "person_height_prior", "track_timeout", "association_gate", "depth_cutoff", "depth_beta",
-                "jump_reset"):
+    for key in ("min_score", "temporal_weight", "person_height_prior", "keypoint_noise_px", "track_timeout", "association_gate",
+                "depth_cutoff", "depth_beta", "jump_reset"):
         if key in out:
             out[key] = float(out[key])
     return out

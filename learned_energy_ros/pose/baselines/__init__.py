@@ -132,6 +132,7 @@ def train_baseline(method: str, train_clips, val_clips, config=None, out_dir=Non
         args = parse_method(method)
         args.dropout = cfg.martinez_dropout
         args.loss, args.other_weight = cfg.martinez_loss, cfg.martinez_other_weight
+        args.placement_weight = cfg.martinez_placement_weight
         if cfg.martinez_focus not in ("all", "standard13"):
             raise BaselineError(f"martinez_focus must be 'all' or 'standard13', got {cfg.martinez_focus!r}")
         args.focus_joints = STANDARD13_JOINTS if cfg.martinez_focus == "standard13" else ()

@@ -40,6 +40,7 @@ class BaselineConfig:
     martinez_loss: str = "joint"  # "joint" or "paper" (MSE of standardized outputs): see MartinezArgs.loss
     martinez_focus: str = "all"  # "all" or "standard13": joints the loss weighs fully (others: martinez_other_weight)
     martinez_other_weight: float = 1.0
+    martinez_placement_weight: float = 1.0  # 0: pelvis-relative joints only (see MartinezArgs.placement_weight)
     pool_samples: int = 65536  # pre-drawn samples (each with its own camera) reused across steps; 0 = fresh draws
     gan_critic_steps: int = 5  # WGAN-GP critic updates per generator update
     gan_gp_weight: float = 10.0

@@ -59,6 +59,9 @@ class MartinezArgs:
     loss: str = "joint"
     focus_joints: tuple[str, ...] = ()
     other_weight: float = 1.0
+    #: Weight of the placement terms (pelvis log depth and 2D offset) in either loss. 0 trains the
+    #: pelvis-relative joints only, the paper's output; the absolute placement is then untrained.
+    placement_weight: float = 1.0
 
 
 class _Block(nn.Module):
@@ -195,7 +198,7 @@ class MartinezLifter(nn.Module):
         if self.args.loss == "paper":
             err = ((out - target) / self.out_std) ** 2  # standardized outputs
             joints = (err[:, :n].reshape(-1, _OUT_JOINTS, 3).mean(-1) * weights).sum(-1) / weights.sum()
-            return joints.mean() + err[:, n:].mean()
+            return joints.mean() + self.args.placement_weight * err[:, n:].mean()
         if self.args.loss != "joint":
             raise BaselineError(f"unknown Martinez loss {self.args.loss!r}; expected 'joint' or 'paper'")
         rel = out[:, :n].reshape(-1, _OUT_JOINTS, 3)
@@ -204,7 +207,7 @@ class MartinezLifter(nn.Module):
         joint = ((torch.linalg.norm(rel - rel_t, dim=-1) * weights).sum(-1) / weights.sum()).mean()
         depth = (out[:, n] - target[:, n]).abs().mean()
         offset = (out[:, -2:] - target[:, -2:]).abs().mean()
-        return joint + depth + 0.1 * offset
+        return joint + self.args.placement_weight * (depth + 0.1 * offset)
 
 
 def parse_method(method: str) -> MartinezArgs:
