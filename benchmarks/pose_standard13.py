@@ -32,8 +32,8 @@ STATURES = (1.5, 1.7, 1.9)
 
 
 def per_person(lifter, batch, steps=None):
-    """Predictions (B, 17, 3) and published energies (B,) of a batch (energy: consistency + feasibility), as
-    ``Lifter.lift`` with its default ``keypoint_noise_px``."""
+    """Predictions (B, 17, 3) and published energies (B,) of a batch, as ``Lifter.lift`` with its default
+    ``keypoint_noise_px`` (energy: consistency at full trust + feasibility)."""
     model = lifter.model
     batch = batch.to(lifter.device)
     xy, sc = lifter._remap(batch.normalized, batch.scores, batch.input_skeleton)
@@ -44,6 +44,7 @@ def per_person(lifter, batch, steps=None):
         pose0, size = model.initial(can, sc)
         ctx = model.context(can, sc, noise=noise)
         pose = model.descend(pose0, ctx, steps)[-1]
+        ctx.trust = None  # the published energy is at full trust (``EnergyFunction.plausibility``)
         return model.to_metric(pose, can, size).cpu(), model.energy(pose, ctx).cpu()
 
 

@@ -138,6 +138,25 @@ def test_martinez_loss_weighs_only_the_focus_joints(clips, loss):
     assert grads[0.0] == 0.0 and grads[1.0] > 0.0
 
 
+@pytest.mark.parametrize("loss", ["joint", "paper"])
+def test_martinez_placement_weight_zero_trains_the_relative_joints_only(clips, loss):
+    """``placement_weight`` 0 (the paper's output): no gradient reaches the pelvis depth and offset outputs."""
+    from learned_energy_ros.pose.dataset import PoseSampler
+
+    torch.manual_seed(0)
+    batch = PoseSampler(clips[0], seed=0).sample(16)
+    grads = {}
+    for weight in (0.0, 1.0):
+        model = MartinezLifter(MartinezArgs(width=32, blocks=1, dropout=0.0, loss=loss, placement_weight=weight))
+        model.fit_normalization(batch)
+        model.eval()
+        model.loss(batch).backward()
+        last = [m for m in model.net.modules() if isinstance(m, torch.nn.Linear)][-1]
+        grads[weight] = (last.bias.grad[17 * 3:].abs().max().item(), last.bias.grad[: 17 * 3].abs().max().item())
+    assert grads[0.0][0] == 0.0 and grads[1.0][0] > 0.0  # depth and offset: trained only with the placement terms
+    assert grads[0.0][1] > 0.0  # the joints are trained either way
+
+
 def test_martinez_rejects_unknown_loss_and_focus_joint(clips):
     from learned_energy_ros.pose.dataset import PoseSampler
 

@@ -213,8 +213,7 @@ def test_published_energy_leaves_the_temporal_term_out(lifter, batch):
     xy, s = batch.normalized, batch.scores
     can = model.canonical(xy, s)
     pose0, _ = model.initial(can, s)
-    noise = 2.0 / (0.5 * (cam.fx + cam.fy))  # the lifter's default 2 px in normalized units
-    start = model.energy(pose0, model.context(can, s, noise=noise)).detach().numpy()
+    start = model.energy(pose0, model.context(can, s)).detach().numpy()  # published at full consistency trust
     assert np.allclose(plain.energy, start, rtol=1e-4) and np.allclose(with_history.energy.shape, (12,))
     assert np.all(np.isfinite(with_history.energy)) and with_history.energy.max() < 10 * max(plain.energy.max(), 1.0)
     # The temporal weight scales the temporal term but not the start (any weight > 0 warm-starts the same way):
@@ -259,6 +258,9 @@ def test_keypoint_noise_lowers_the_trust_in_small_people(lifter, batch):
     moved = {px: np.abs(lifter.lift(kp, sc, tiny, steps=4, keypoint_noise_px=px).joints - start).mean()
              for px in (0.0, 2.0, 50.0)}
     assert moved[0.0] > moved[2.0] > moved[50.0]
+    # The published energy is the plausibility at full trust: the same start scores the same whatever the noise
+    np.testing.assert_allclose(lifter.lift(kp, sc, tiny, steps=0, keypoint_noise_px=50.0).energy,
+                               lifter.lift(kp, sc, tiny, steps=0, keypoint_noise_px=0.0).energy, rtol=1e-5)
     for bad in (-1.0, float("nan"), [1.0, 2.0]):
         with pytest.raises(LiftError, match="keypoint_noise_px"):
             lifter.lift(kp, sc, tiny, keypoint_noise_px=bad)
