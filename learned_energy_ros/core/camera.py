@@ -190,6 +190,11 @@ class Camera:
         return float(self.K[1, 2])
 
     @property
+    def mean_focal(self) -> float:
+        """Pixels per normalized image unit, (fx + fy) / 2: turns a pixel length (e.g. keypoint noise) into one."""
+        return 0.5 * (self.fx + self.fy)
+
+    @property
     def has_distortion(self) -> bool:
         return self.distortion_model != "none" and bool(np.any(self.D))
 

@@ -151,8 +151,7 @@ class FusionPipeline:
             pose = self.pose_of(name, frame)
         except RigError as err:
             raise FrameSkipped("no_extrinsics", str(err)) from None
-        return _Camera(name, np.where(scores[..., None] > 0, xy, 0.0), scores, pose,
-                       0.5 * (frame.camera.fx + frame.camera.fy))
+        return _Camera(name, np.where(scores[..., None] > 0, xy, 0.0), scores, pose, frame.camera.mean_focal)
 
     def process(self, frames) -> FusedResult:
         """Fuse ``frames`` [(camera name, KeypointFrame)] of one instant (stamps within the caller's slop)."""

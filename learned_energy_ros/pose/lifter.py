@@ -165,7 +165,7 @@ class Lifter:
         """
         kp, sc, layout = self._check(keypoints_px, scores, input_skeleton)
         xy = camera.normalize(kp) if kp.shape[0] else kp  # (N, J, 2) undistorted normalized
-        noise = self._noise(keypoint_noise_px, kp.shape[0], "keypoint_noise_px") / (0.5 * (camera.fx + camera.fy))
+        noise = self._noise(keypoint_noise_px, kp.shape[0], "keypoint_noise_px") / camera.mean_focal
         return self._lift_checked(xy, sc, layout, previous, steps, hypotheses, temporal_weight, return_trajectory,
                                   previous_dt, height_prior, noise)
 

@@ -66,7 +66,7 @@ def _temporal(config: PipelineConfig, previous, ages) -> dict:
 
 def _noise(config: PipelineConfig, camera) -> float:
     """The configured keypoint noise in a camera's normalized units (pixels / mean focal length)."""
-    return config.keypoint_noise_px / (0.5 * (camera.fx + camera.fy))
+    return config.keypoint_noise_px / camera.mean_focal
 
 
 def _lift_pixels(lifter, config: PipelineConfig, p: PreparedFrame) -> Lifted:

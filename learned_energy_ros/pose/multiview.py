@@ -133,7 +133,7 @@ def lift_multiview(observations, cameras, extrinsics, lifter, input_skeleton: st
     """
     xy, sc, layout = _check(lifter, observations, cameras, extrinsics, input_skeleton)
     noise_px = lifter._noise(keypoint_noise_px, len(cameras), "keypoint_noise_px")
-    noise = noise_px / np.array([0.5 * (c.fx + c.fy) for c in cameras])  # (V,) normalized units
+    noise = noise_px / np.array([c.mean_focal for c in cameras])  # (V,) normalized units
     return lift_multiview_normalized(xy, sc, extrinsics, lifter, layout, previous, previous_dt, temporal_weight,
                                      view_weights, height_prior, config, noise)
 

@@ -17,6 +17,7 @@ import numpy as np
 from learned_energy_ros.core.camera import Camera
 from learned_energy_ros.core.skeleton import get_skeleton, joint_mapping
 from learned_energy_ros.core.unrolled import MAX_STEPS
+from learned_energy_ros.pose.lift_types import DEFAULT_KEYPOINT_NOISE_PX
 from learned_energy_ros.pose.tracking import OneEuroFilter, Tracker, TrackerConfig
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ class PipelineConfig:
     max_energy: float = math.inf
     temporal_weight: float = 1.0
     person_height_prior: float = 0.0
-    keypoint_noise_px: float = 2.0  # lifter.DEFAULT_KEYPOINT_NOISE_PX
+    keypoint_noise_px: float = DEFAULT_KEYPOINT_NOISE_PX
     num_steps: int = 0
     track_timeout: float = 1.0
     association_gate: float = 0.5

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from learned_energy_ros.core.unrolled import MAX_STEPS
+from learned_energy_ros.pose.lift_types import DEFAULT_KEYPOINT_NOISE_PX
 from learned_energy_ros.ros.body_tf import ID_PREFIX_PATTERN
 
 POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
@@ -21,7 +22,7 @@ POSE_LIFTER_PARAMETERS: dict[str, tuple[object, str, str]] = {
     "num_steps": (0, "Unrolled gradient-descent steps per frame, 0 to 64 (0: the checkpoint's default; the shipped model freezes steps past its default, so more never hurts; above 64 is refused).", "frame"),
     "temporal_weight": (1.0, "Weight of the temporal energy toward each track's previous 3D (it fades with the time since that 3D, from the header stamps); any value > 0 also warm-starts the descent from it; 0 disables both.", "frame"),
     "person_height_prior": (0.0, "Mean stature (m) of the people this camera sees, e.g. 1.2 for children; 0 keeps the checkpoint's adult prior. Scales size and distance together.", "frame"),
-    "keypoint_noise_px": (2.0, "Std (pixels) of the 2D detector's keypoint noise, 0 to 100: the descent follows the 2D less where this noise is large next to the person's size in pixels (far people, noisy detectors); 0 trusts the 2D fully. The shipped lifter was trained with 2 px.", "frame"),
+    "keypoint_noise_px": (DEFAULT_KEYPOINT_NOISE_PX, "Std (pixels) of the 2D detector's keypoint noise, 0 to 100: the descent follows the 2D less where this noise is large next to the person's size in pixels (far people, noisy detectors); 0 trusts the 2D fully. The shipped lifter was trained with 2 px.", "frame"),
     "max_energy": (0.0, "Skeletons whose final energy exceeds this are not published (0: no filter).", "frame"),
     "depth_cutoff": (1.0, "One-Euro cutoff (Hz) smoothing each track's distance to the camera, the main jitter of monocular 3D (0 disables).", "frame"),
     "depth_beta": (10.0, "One-Euro speed coefficient of the distance filter (1/s): higher = less lag for fast approach.", "frame"),
